@@ -1,0 +1,35 @@
+"""`faqbot check`: everything staff need to know before an edited FAQ goes live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.engine import ANSWER, Engine, Thresholds
+from bot.knowledge import LANGUAGES, LoadResult, Problem, load_knowledge_base
+
+
+def check_knowledge_base(path: str | Path, thresholds: Thresholds | None = None) -> LoadResult:
+    """Load the FAQ and add ambiguity problems: variants the engine gives to another entry."""
+    result = load_knowledge_base(path)
+    kb = result.knowledge_base
+    if kb is None or result.errors:
+        return result
+    engine = Engine(kb, thresholds or Thresholds())
+    for entry in kb:
+        for lang in LANGUAGES:
+            for variant in entry.questions[lang]:
+                decision = engine.decide(variant, language=lang)
+                if decision.status == ANSWER and decision.faq_id != entry.id:
+                    message = (
+                        f"entry '{entry.id}': the {lang} question {variant!r} is answered "
+                        f"with entry '{decision.faq_id}'; reword one of them"
+                    )
+                    result.problems.append(Problem("error", entry.file, entry.line, message))
+                elif decision.status != ANSWER:
+                    others = [c.faq_id for c in decision.candidates[:3] if c.faq_id != entry.id]
+                    message = (
+                        f"entry '{entry.id}': the {lang} question {variant!r} is not answered "
+                        f"with confidence ({decision.status}; close to {', '.join(others)})"
+                    )
+                    result.problems.append(Problem("warning", entry.file, entry.line, message))
+    return result

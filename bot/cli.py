@@ -1,0 +1,250 @@
+"""The `faqbot` command line: ask, chat, check, eval (and, with a token, run the bot)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.check import check_knowledge_base
+from bot.config import ConfigError, Settings
+from bot.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine
+from bot.evaluation import Outcome, evaluate, format_report, load_questions
+from bot.i18n import LANGUAGES, gettext_for
+from bot.knowledge import KnowledgeBaseError, load_or_raise
+
+
+def _load_engine(settings: Settings, faq: str | None) -> Engine:
+    kb = load_or_raise(Path(faq) if faq else settings.faq_dir)
+    return Engine(kb, settings.thresholds)
+
+
+def _questions(args: Sequence[str], stdin: TextIO) -> Iterable[str]:
+    for question in args:
+        if question == "-":
+            yield from (line.strip() for line in stdin if line.strip())
+        else:
+            yield question
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    engine = _load_engine(settings, args.faq)
+    for question in _questions(args.question, sys.stdin):
+        decision = engine.decide(question, args.lang, settings.default_language)
+        if args.json:
+            print(json.dumps(decision.as_json(engine.kb), ensure_ascii=False), file=out)
+        else:
+            print(f"[{decision.status} {decision.faq_id or ''} {decision.score:.0f}]", file=out)
+            print(decision.text, file=out)
+            print(file=out)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    path = Path(args.path) if args.path else settings.faq_dir
+    result = check_knowledge_base(path, settings.thresholds)
+    for problem in result.problems:
+        print(problem, file=out)
+    kb = result.knowledge_base
+    summary = f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)" + (
+        f"; {len(kb)} entries in {len(kb.topics)} topics" if kb else ""
+    )
+    print(("FAILED: " if result.errors else "OK: ") + summary, file=out)
+    return 1 if result.errors else 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    engine = _load_engine(settings, args.faq)
+    try:
+        items = load_questions(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"faqbot eval: {exc}", file=sys.stderr)
+        return 2
+
+    def ask(question: str) -> Outcome:
+        d = engine.decide(question, default_language=settings.default_language)
+        return Outcome(d.status, d.faq_id, d.language)
+
+    print(format_report(evaluate(items, ask)), file=out)
+    return 0
+
+
+class TerminalChat:
+    """The same conversation as on Telegram, in a terminal: numbers pick the offered lines."""
+
+    def __init__(self, engine: Engine, language: str, write: Callable[[str], None]):
+        self.engine = engine
+        self.language = language
+        self.write = write
+        self.options: list[tuple[str, str]] = []  # (kind, id): ("entry", faq_id) | ("topic", id)
+
+    @property
+    def _(self) -> Callable[[str], str]:
+        return gettext_for(self.language)
+
+    def offer(self, title: str, options: list[tuple[str, str, str]]) -> None:
+        """Print numbered choices: (kind, id, label)."""
+        self.options = [(kind, ident) for kind, ident, _ in options]
+        if options:
+            self.write(title)
+            for i, (_, _, label) in enumerate(options, 1):
+                self.write(f"  {i}. {label}")
+
+    def show_entry(self, faq_id: str) -> None:
+        entry = self.engine.kb.entries[faq_id]
+        self.write(entry.answers[self.language])
+        related = [r for r in entry.related if r in self.engine.kb.entries]
+        self.offer(
+            self._("Related questions:"),
+            [("entry", r, self.engine.kb.entries[r].title(self.language)) for r in related],
+        )
+
+    def show_topics(self) -> None:
+        self.offer(
+            self._("Topics:"),
+            [("topic", t.id, t.names[self.language]) for t in self.engine.kb.topics],
+        )
+
+    def show_topic(self, topic_id: str) -> None:
+        topic = self.engine.kb.topic(topic_id)
+        if topic is None:
+            return
+        self.offer(
+            topic.names[self.language],
+            [("entry", e, self.engine.kb.entries[e].title(self.language)) for e in topic.entry_ids],
+        )
+
+    def handle(self, line: str) -> bool:
+        """Process one line; False when the user wants to leave."""
+        _ = self._
+        line = line.strip()
+        if not line:
+            return True
+        if line in ("/quit", "/exit", "/q"):
+            return False
+        if line == "/topics":
+            self.show_topics()
+            return True
+        if line.startswith("/lang"):
+            choice = line.removeprefix("/lang").strip()
+            if choice in LANGUAGES:
+                self.language = choice
+                self.write(self._("Language set to English."))
+            else:
+                self.write(_("Choose a language: /lang fr, /lang de or /lang en."))
+            return True
+        if line == "/help":
+            self.write(self.help())
+            return True
+        if line.isdigit() and self.options:
+            number = int(line)
+            if not 1 <= number <= len(self.options):
+                self.write(_("Please choose a number from the list."))
+                return True
+            kind, ident = self.options[number - 1]
+            if kind == "topic":
+                self.show_topic(ident)
+            else:
+                self.show_entry(ident)
+            return True
+        self.answer(self.engine.decide(line, default_language=self.language))
+        return True
+
+    def answer(self, decision: Decision) -> None:
+        _ = gettext_for(decision.language)
+        if decision.status == ANSWER and decision.faq_id:
+            self.language, previous = decision.language, self.language
+            self.show_entry(decision.faq_id)
+            self.language = previous
+        elif decision.status == SUGGEST:
+            self.offer(
+                _("I am not sure I understood. Did you mean:"),
+                [
+                    ("entry", c.faq_id, self.engine.kb.entries[c.faq_id].title(decision.language))
+                    for c in decision.suggestions
+                ],
+            )
+            self.write(_("(type a number, or ask again in other words)"))
+        else:
+            self.write(decision.text)
+        if decision.status == ESCALATE:
+            self.write(
+                _("Would be sent to the team:") + f" [{decision.language}] {decision.question}"
+            )
+
+    def help(self) -> str:
+        return self._(
+            "Ask a question about the Sud Alsace Territoire d'Industrie in French, German or "
+            "English. Commands: /topics to browse, /lang fr|de|en to change language, /quit to "
+            "leave. Type a number to choose a suggestion."
+        )
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    engine = _load_engine(settings, args.faq)
+    chat = TerminalChat(
+        engine, args.lang or settings.default_language, lambda s: print(s, file=out)
+    )
+    print(chat.help(), file=out)
+    while True:
+        try:
+            line = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=out)
+            return 0
+        if not chat.handle(line):
+            return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faqbot",
+        description="Assistant of the Sud Alsace Territoire d'Industrie (FAQ, Telegram bot).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    lang = {"choices": LANGUAGES, "help": "answer in this language (default: the question's)"}
+    faq = {"help": "FAQ folder (default: FAQBOT_FAQ_DIR or the bundled faq/)"}
+
+    ask = sub.add_parser("ask", help="answer questions ('-' reads one per line from stdin)")
+    ask.add_argument("question", nargs="+")
+    ask.add_argument("--lang", **lang)
+    ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("--faq", **faq)
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="talk to the assistant in this terminal")
+    chat.add_argument("--lang", **lang)
+    chat.add_argument("--faq", **faq)
+    chat.set_defaults(func=cmd_chat)
+
+    check = sub.add_parser("check", help="validate the FAQ files (exit 1 on errors)")
+    check.add_argument("path", nargs="?")
+    check.set_defaults(func=cmd_check)
+
+    ev = sub.add_parser("eval", help="accuracy on a labelled question set")
+    ev.add_argument("file")
+    ev.add_argument("--faq", **faq)
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.func(args, settings, sys.stdout)
+    except ConfigError as exc:
+        print(f"faqbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KnowledgeBaseError as exc:
+        print("faqbot: the FAQ cannot be loaded:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

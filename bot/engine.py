@@ -1,0 +1,200 @@
+"""The answer engine: from a free-text question to one decision the user will see.
+
+`classify` holds the decision rules as a small pure function; `Engine` wires the knowledge
+base, the match index, language detection and the translated texts around it. The terminal
+chat and the Telegram handlers both use `Engine.decide`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.i18n import gettext_for
+from bot.knowledge import LANGUAGES, KnowledgeBase
+from bot.language import LanguageGuess, detect_language, vocabulary_lexicon
+from bot.matcher import Candidate, MatchIndex, MatchSettings, build_index, match
+from bot.text import words
+
+ANSWER, SUGGEST, ESCALATE, SMALLTALK = "answer", "suggest", "escalate", "smalltalk"
+MAX_SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Scores (0-100) that separate answering, suggesting and escalating.
+
+    Calibrated with `faqbot eval tests/data/eval.yaml`; override with FAQBOT_ANSWER_SCORE,
+    FAQBOT_SUGGEST_SCORE and FAQBOT_TIE_MARGIN.
+    """
+
+    answer: float = 62.0
+    suggest: float = 35.0
+    # Two entries closer than this are a near tie: suggest both rather than guess.
+    tie_margin: float = 6.0
+
+
+def classify(candidates: list[Candidate], thresholds: Thresholds) -> tuple[str, list[Candidate]]:
+    """answer (one entry), suggest (up to three) or escalate, from ranked candidates."""
+    if not candidates or candidates[0].score < thresholds.suggest:
+        return ESCALATE, []
+    best = candidates[0]
+    tie = len(candidates) > 1 and best.score - candidates[1].score < thresholds.tie_margin
+    if best.score >= thresholds.answer and not tie:
+        return ANSWER, [best]
+    close = [c for c in candidates if c.score >= thresholds.suggest]
+    return SUGGEST, close[:MAX_SUGGESTIONS]
+
+
+# Greetings, thanks and goodbyes: answered kindly, never matched against the FAQ.
+_SMALLTALK_CORE = {
+    "thanks": frozenset("merci thanks thank thx ty danke dank dankeschon merci".split()),
+    "bye": frozenset("revoir bye goodbye tschuss tschau ciao wiedersehen bald journee".split()),
+    "hello": frozenset(
+        "bonjour salut bonsoir coucou hello hi hey hallo moin servus gruezi gruss guten "
+        "morning evening afternoon greetings hiya".split()
+    ),
+}
+_SMALLTALK_FILLER = frozenset(
+    "a au auf bis bonne tag good very much so a lot all there you everyone vielen herzlichen "
+    "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team".split()
+)
+_SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
+
+
+def smalltalk_kind(text: str) -> str | None:
+    """'thanks', 'bye' or 'hello' when the text is nothing but that; otherwise None."""
+    ws = set(words(text))
+    if not ws or len(ws) > 6 or not ws <= _SMALLTALK_WORDS:
+        return None
+    return next((kind for kind, core in _SMALLTALK_CORE.items() if ws & core), None)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the engine decided for one question, and the text the user sees."""
+
+    question: str
+    status: str
+    language: str
+    faq_id: str | None
+    score: float
+    suggestions: tuple[Candidate, ...]
+    candidates: tuple[Candidate, ...]
+    language_guess: LanguageGuess | None
+    text: str
+
+    def as_json(self, kb: KnowledgeBase) -> dict:
+        return {
+            "question": self.question,
+            "status": self.status,
+            "faq_id": self.faq_id,
+            "score": self.score,
+            "language": self.language,
+            "text": self.text,
+            "suggestions": [
+                {
+                    "faq_id": c.faq_id,
+                    "question": kb.entries[c.faq_id].title(self.language),
+                    "score": c.score,
+                }
+                for c in self.suggestions
+            ],
+        }
+
+
+@dataclass
+class Engine:
+    """A knowledge base ready to answer: its match index and language lexicon built once."""
+
+    kb: KnowledgeBase
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    settings: MatchSettings = field(default_factory=MatchSettings)
+
+    def __post_init__(self) -> None:
+        self.index: MatchIndex = build_index(
+            ((e.id, lang, q) for e in self.kb for lang in LANGUAGES for q in e.questions[lang]),
+            self.settings,
+        )
+        self.lexicon = vocabulary_lexicon(
+            {lang: [q for e in self.kb for q in e.questions[lang]] for lang in LANGUAGES}
+        )
+
+    def detect(self, question: str, default: str = "fr") -> LanguageGuess:
+        return detect_language(question, default, self.lexicon)
+
+    def decide(
+        self, question: str, language: str | None = None, default_language: str = "fr"
+    ) -> Decision:
+        """Answer, suggest or escalate `question`; in `language` if forced, else its own."""
+        guess = self.detect(question, default_language)
+        lang = language if language in LANGUAGES else guess.language
+        kind = smalltalk_kind(question)
+        if kind:
+            return Decision(
+                question, SMALLTALK, lang, None, 0.0, (), (), guess, smalltalk_text(kind, lang)
+            )
+        candidates = match(self.index, question, limit=MAX_SUGGESTIONS + 2)
+        status, chosen = classify(candidates, self.thresholds)
+        best = candidates[0].score if candidates else 0.0
+        if status == ANSWER:
+            entry = self.kb.entries[chosen[0].faq_id]
+            return Decision(
+                question,
+                ANSWER,
+                lang,
+                entry.id,
+                best,
+                (),
+                tuple(candidates),
+                guess,
+                entry.answers[lang],
+            )
+        if status == SUGGEST:
+            return Decision(
+                question,
+                SUGGEST,
+                lang,
+                None,
+                best,
+                tuple(chosen),
+                tuple(candidates),
+                guess,
+                self.suggestion_text(chosen, lang),
+            )
+        return Decision(
+            question,
+            ESCALATE,
+            lang,
+            None,
+            best,
+            (),
+            tuple(candidates),
+            guess,
+            escalation_text(lang),
+        )
+
+    def suggestion_text(self, chosen: list[Candidate], lang: str) -> str:
+        _ = gettext_for(lang)
+        lines = [_("I am not sure I understood. Did you mean:")]
+        lines += [f"{i}. {self.kb.entries[c.faq_id].title(lang)}" for i, c in enumerate(chosen, 1)]
+        return "\n".join(lines)
+
+
+def escalation_text(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _(
+        "The FAQ has no answer to this question yet. The programme's team can answer it: "
+        "ask the team and the answer will come back here."
+    )
+
+
+def smalltalk_text(kind: str, lang: str) -> str:
+    _ = gettext_for(lang)
+    if kind == "thanks":
+        return _("You're welcome! Ask me anything else about the Territoire d'Industrie.")
+    if kind == "bye":
+        return _("Goodbye, and good luck with your projects in Sud Alsace!")
+    return _(
+        "Hello! I answer questions about the Sud Alsace Territoire d'Industrie: the programme, "
+        "KMØ, Campus Industrie 4.0, training, the Be 4.0 fair. What would you like to know?"
+    )

@@ -1,0 +1,338 @@
+"""The knowledge base: topics and entries loaded from the YAML files in `faq/`.
+
+Staff edit these files by hand, so loading never ends in a traceback: every problem is
+collected as a `Problem` with its file and line, and the caller decides whether it may go live.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LANGUAGES = ("fr", "de", "en")
+MIN_VARIANTS = 4
+TELEGRAM_MESSAGE_LIMIT = 4096
+CONCISE_ANSWER = 600
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_TOPIC_FIELDS = {"id", "name", "order"}
+_ENTRY_FIELDS = {"id", "questions", "answer", "related", "source"}
+
+DEFAULT_FAQ_DIR = Path(__file__).resolve().parent.parent / "faq"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in the FAQ files; errors keep the FAQ from going live."""
+
+    severity: str  # "error" or "warning"
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One FAQ entry: the questions it answers and its answer, in every language."""
+
+    id: str
+    topic: str
+    questions: Mapping[str, tuple[str, ...]]
+    answers: Mapping[str, str]
+    related: tuple[str, ...]
+    source: str
+    file: str = ""
+    line: int = 0
+
+    def title(self, language: str) -> str:
+        """The question shown on buttons and menus: the first variant."""
+        return self.questions[language][0]
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    names: Mapping[str, str]
+    order: int
+    entry_ids: tuple[str, ...]
+
+
+@dataclass
+class KnowledgeBase:
+    topics: tuple[Topic, ...]
+    entries: dict[str, Entry]
+    source_dir: str = ""
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries.values())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
+@dataclass
+class LoadResult:
+    knowledge_base: KnowledgeBase | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+class KnowledgeBaseError(Exception):
+    """The FAQ cannot go live; `problems` says why, with files and lines."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _lines(node: yaml.Node, path: tuple = ()) -> Iterator[tuple[tuple, int]]:
+    """Line number (1-based) of every value in a composed YAML document, by path."""
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _lines(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            yield from _lines(value, (*path, i))
+
+
+class _FileChecker:
+    """Turns one YAML file into topics and entries, reporting problems with lines."""
+
+    def __init__(self, file: str, text: str):
+        self.file = file
+        self.text = text
+        self.problems: list[Problem] = []
+        self.lines: dict[tuple, int] = {}
+
+    def line(self, path: tuple) -> int:
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def report(self, path: tuple, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(severity, self.file, self.line(path), message))
+
+    def parse(self) -> object:
+        try:
+            node = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(self.text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = mark.line + 1 if mark else 1
+            reason = getattr(exc, "problem", None) or str(exc)
+            self.problems.append(Problem("error", self.file, line, f"YAML syntax: {reason}"))
+            return None
+        if node is not None:
+            self.lines = dict(_lines(node))
+        return data
+
+    def text_map(self, value: object, path: tuple, what: str) -> dict[str, str]:
+        """A {fr, de, en} mapping of non-empty strings."""
+        if not isinstance(value, dict):
+            self.report(path, f"{what} must map each language (fr, de, en) to a text")
+            return {}
+        out: dict[str, str] = {}
+        for lang in LANGUAGES:
+            text = value.get(lang)
+            if not isinstance(text, str) or not text.strip():
+                self.report(path, f"{what}: missing or empty language '{lang}'")
+            else:
+                out[lang] = text.strip()
+        for extra in sorted(set(value) - set(LANGUAGES), key=str):
+            self.report((*path, extra), f"{what}: unknown language '{extra}' (use fr, de, en)")
+        return out
+
+    def topic(self, value: object) -> tuple[str, dict[str, str], int] | None:
+        if not isinstance(value, dict):
+            self.report(("topic",), "'topic' must be a mapping with id, name and order")
+            return None
+        for extra in sorted(set(value) - _TOPIC_FIELDS, key=str):
+            self.report(("topic", extra), f"topic: unknown field '{extra}'")
+        topic_id = value.get("id")
+        if not isinstance(topic_id, str) or not _ID.match(topic_id):
+            self.report(("topic", "id"), "topic: 'id' must be lowercase letters, digits, dashes")
+            return None
+        names = self.text_map(value.get("name"), ("topic", "name"), f"topic '{topic_id}' name")
+        order = value.get("order", 100)
+        if not isinstance(order, int):
+            self.report(("topic", "order"), "topic: 'order' must be a whole number")
+            order = 100
+        return topic_id, names, order
+
+    def entry(self, value: object, i: int, topic_id: str) -> Entry | None:
+        path = ("entries", i)
+        if not isinstance(value, dict):
+            self.report(path, "an entry must be a mapping with id, questions, answer, source")
+            return None
+        entry_id = value.get("id")
+        if not isinstance(entry_id, str) or not _ID.match(entry_id):
+            self.report((*path, "id"), "entry: 'id' must be lowercase letters, digits, dashes")
+            return None
+        for extra in sorted(set(value) - _ENTRY_FIELDS, key=str):
+            self.report((*path, extra), f"entry '{entry_id}': unknown field '{extra}'")
+        questions = self.questions(value.get("questions"), (*path, "questions"), entry_id)
+        answers = self.text_map(
+            value.get("answer"), (*path, "answer"), f"entry '{entry_id}' answer"
+        )
+        for lang, answer in answers.items():
+            if len(answer) > TELEGRAM_MESSAGE_LIMIT:
+                self.report(
+                    (*path, "answer", lang),
+                    f"entry '{entry_id}': {lang} answer is {len(answer)} characters, more than "
+                    f"one Telegram message ({TELEGRAM_MESSAGE_LIMIT})",
+                )
+            elif len(answer) > CONCISE_ANSWER:
+                self.report(
+                    (*path, "answer", lang),
+                    f"entry '{entry_id}': {lang} answer is {len(answer)} characters; "
+                    f"keep it under about {CONCISE_ANSWER}",
+                    "warning",
+                )
+        related = value.get("related", [])
+        if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
+            self.report((*path, "related"), f"entry '{entry_id}': 'related' must be a list of ids")
+            related = []
+        source = value.get("source")
+        if not isinstance(source, str) or not source.strip():
+            self.report((*path, "source"), f"entry '{entry_id}': 'source' is missing")
+            source = ""
+        if len(questions) < len(LANGUAGES) or len(answers) < len(LANGUAGES):
+            return None
+        return Entry(
+            id=entry_id,
+            topic=topic_id,
+            questions=questions,
+            answers=answers,
+            related=tuple(related),
+            source=source.strip(),
+            file=self.file,
+            line=self.line(path),
+        )
+
+    def questions(self, value: object, path: tuple, entry_id: str) -> dict[str, tuple[str, ...]]:
+        if not isinstance(value, dict):
+            self.report(path, f"entry '{entry_id}': 'questions' must map fr, de, en to lists")
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        for lang in LANGUAGES:
+            variants = value.get(lang)
+            if not isinstance(variants, list) or not variants:
+                self.report(path, f"entry '{entry_id}': no questions in language '{lang}'")
+                continue
+            clean = [v.strip() for v in variants if isinstance(v, str) and v.strip()]
+            if len(clean) != len(variants):
+                self.report((*path, lang), f"entry '{entry_id}': empty or non-text {lang} question")
+            if len(clean) < MIN_VARIANTS:
+                self.report(
+                    (*path, lang),
+                    f"entry '{entry_id}': {len(clean)} {lang} question(s), at least "
+                    f"{MIN_VARIANTS} are needed",
+                )
+            if len(set(clean)) != len(clean):
+                self.report(
+                    (*path, lang), f"entry '{entry_id}': repeated {lang} question", "warning"
+                )
+            if clean:
+                out[lang] = tuple(dict.fromkeys(clean))
+        for extra in sorted(set(value) - set(LANGUAGES), key=str):
+            self.report((*path, extra), f"entry '{entry_id}': unknown language '{extra}'")
+        return out
+
+
+def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
+    """Read every `*.yaml` file under `path` (or one file) and report all problems found."""
+    root = Path(path)
+    if root.is_dir():
+        files = sorted(p for p in root.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    else:
+        files = [root]
+    problems: list[Problem] = []
+    if not root.exists():
+        return LoadResult(None, [Problem("error", str(root), 0, "no such file or folder")])
+    if not files:
+        return LoadResult(None, [Problem("error", str(root), 0, "no .yaml file in this folder")])
+
+    topics: list[Topic] = []
+    entries: dict[str, Entry] = {}
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem("error", str(file), 0, f"cannot read: {exc}"))
+            continue
+        checker = _FileChecker(str(file), text)
+        data = checker.parse()
+        if data is not None and not isinstance(data, dict):
+            checker.report((), "a FAQ file must be a mapping with 'topic' and 'entries'")
+        elif isinstance(data, dict):
+            for extra in sorted(set(data) - {"topic", "entries"}, key=str):
+                checker.report((extra,), f"unknown top-level field '{extra}'")
+            topic = checker.topic(data.get("topic"))
+            raw_entries = data.get("entries")
+            if not isinstance(raw_entries, list) or not raw_entries:
+                checker.report(("entries",), "'entries' must be a non-empty list")
+                raw_entries = []
+            if topic is not None:
+                topic_id, names, order = topic
+                if any(t.id == topic_id for t in topics):
+                    checker.report(
+                        ("topic", "id"), f"topic id '{topic_id}' is used by another file"
+                    )
+                ids: list[str] = []
+                for i, raw in enumerate(raw_entries):
+                    entry = checker.entry(raw, i, topic_id)
+                    if entry is None:
+                        continue
+                    if entry.id in entries:
+                        other = entries[entry.id]
+                        checker.report(
+                            ("entries", i, "id"),
+                            f"duplicate id '{entry.id}' (also at {other.file}:{other.line})",
+                        )
+                        continue
+                    entries[entry.id] = entry
+                    ids.append(entry.id)
+                topics.append(Topic(topic_id, names, order, tuple(ids)))
+        problems.extend(checker.problems)
+
+    for entry in entries.values():
+        for rel in entry.related:
+            if rel not in entries:
+                problems.append(
+                    Problem(
+                        "error",
+                        entry.file,
+                        entry.line,
+                        f"entry '{entry.id}': unknown related id '{rel}'",
+                    )
+                )
+    if not entries:
+        problems.append(Problem("error", str(root), 0, "the knowledge base has no valid entry"))
+    topics.sort(key=lambda t: (t.order, t.id))
+    kb = KnowledgeBase(tuple(topics), entries, str(root)) if entries else None
+    return LoadResult(kb, problems)
+
+
+def load_or_raise(path: str | Path = DEFAULT_FAQ_DIR) -> KnowledgeBase:
+    """The knowledge base, or `KnowledgeBaseError` listing every error (warnings are fine)."""
+    result = load_knowledge_base(path)
+    if result.errors or result.knowledge_base is None:
+        raise KnowledgeBaseError(result.errors)
+    return result.knowledge_base

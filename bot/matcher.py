@@ -1,0 +1,183 @@
+"""Fuzzy, weighted matching of a question against every question variant of the FAQ.
+
+Each word of the question is looked up in the FAQ's vocabulary with `rapidfuzz.process`, so
+that typos and inflections ("FROMLAB", "territoires") still meet their word. Words weigh by
+rarity across entries (an inverse document frequency): KMØ, FORMLAB or CETIM decide a match,
+words shared by many entries barely count. A variant scores by how much of the question it
+explains and how much of itself the question covers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from bot.text import STOPWORDS, tokens
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """How forgiving and how strict matching is; calibrated on `tests/data/eval.yaml`."""
+
+    # A question word meets a vocabulary word when fuzz.ratio reaches this (0-100).
+    typo_cutoff: float = 80.0
+    # Words this short must match exactly ("pme" is not "pmi").
+    exact_below: int = 4
+    # Vocabulary words each question word may meet.
+    neighbours: int = 3
+    # Weight of a question word that meets nothing in the FAQ: context ("my company in Basel")
+    # more often than subject.
+    unknown_weight: float = 1.0
+    # Weight of a word that says the question asks what the FAQ never holds (price, hours…).
+    out_of_scope_weight: float = 4.0
+    # Balance between explaining the question (1.0) and covering the variant (0.0).
+    question_share: float = 0.6
+
+
+# Words that mark a request the article never answers: prices, hours, deadlines, contacts,
+# jobs. Words the FAQ itself uses in another sense stay out ("s'adresse", "ouvert aux
+# entreprises", "salariés", "candidaté", "number of visitors"). They weigh heavily so that "how much does FORMLAB cost" is not answered with FORMLAB.
+OUT_OF_SCOPE_CUES = frozenset(
+    """
+    prix tarif tarifs cout couts coute coutent payant gratuit gratuite frais horaire horaires
+    ouverture fermeture heure heures limite delai delais inscrire inscription inscriptions
+    postuler dossier formulaire subvention subventions telephone courriel email mail
+    parking salaire salaires stage stages embauche demain prochain prochaine prochaines meteo
+    preis preise kosten kostet kostenlos gebuhr gebuhren offnungszeiten geoffnet offnet
+    geschlossen uhr uhrzeit frist fristen anmeldung anmelden antrag formular zuschuss
+    zuschusse telefon telefonnummer anschrift anfahrt gehalt gehalter stellenangebot
+    stellenangebote praktikum morgen nachste nachsten wetter
+    price prices cost costs fee fees hours opening deadline deadlines registration enrol
+    enroll subsidy subsidies grant grants phone telephone email parking salary vacancy
+    vacancies internship tomorrow weather
+    """.split()
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry that may answer the question, with its best-matching variant."""
+
+    faq_id: str
+    score: float  # 0-100
+    variant: str
+    language: str
+
+
+@dataclass
+class MatchIndex:
+    """Everything `match` needs, built once per knowledge base by `build_index`."""
+
+    settings: MatchSettings
+    stopwords: frozenset[str]
+    out_of_scope: frozenset[str]
+    idf: dict[str, float]
+    vocabulary_by_length: dict[int, list[str]]
+    postings: dict[str, list[int]]
+    variant_entry: list[str] = field(default_factory=list)
+    variant_language: list[str] = field(default_factory=list)
+    variant_text: list[str] = field(default_factory=list)
+    variant_weight: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Questions repeat words; caching vocabulary look-ups keeps the hot path short.
+        self.neighbours = lru_cache(maxsize=50_000)(self._neighbours)
+
+    def _neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Vocabulary words close to `word`, with a similarity from 0 to 1."""
+        if len(word) < self.settings.exact_below or word.isdigit():
+            return ((word, 1.0),) if word in self.idf else ()
+        pool: list[str] = []
+        for length in range(len(word) - 2, len(word) + 3):
+            pool.extend(self.vocabulary_by_length.get(length, ()))
+        found = process.extract(
+            word,
+            pool,
+            scorer=fuzz.ratio,
+            score_cutoff=self.settings.typo_cutoff,
+            limit=self.settings.neighbours,
+        )
+        return tuple((w, 1.0 if w == word else score / 100.0) for w, score, _ in found)
+
+
+def build_index(
+    variants: Iterable[tuple[str, str, str]],
+    settings: MatchSettings | None = None,
+    stopwords: frozenset[str] = STOPWORDS,
+    out_of_scope: frozenset[str] = OUT_OF_SCOPE_CUES,
+) -> MatchIndex:
+    """Index `(faq_id, language, question)` triples for `match`."""
+    settings = settings or MatchSettings()
+    rows = [(faq_id, lang, text, set(tokens(text, stopwords))) for faq_id, lang, text in variants]
+    entries_with: dict[str, set[str]] = defaultdict(set)
+    for faq_id, _, _, words in rows:
+        for w in words:
+            entries_with[w].add(faq_id)
+    n_entries = len({faq_id for faq_id, *_ in rows}) or 1
+    idf = {w: math.log(1.0 + n_entries / len(ids)) for w, ids in entries_with.items()}
+    by_length: dict[int, list[str]] = defaultdict(list)
+    for w in idf:
+        by_length[len(w)].append(w)
+    index = MatchIndex(settings, stopwords, out_of_scope, idf, dict(by_length), {})
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, (faq_id, lang, text, words) in enumerate(rows):
+        index.variant_entry.append(faq_id)
+        index.variant_language.append(lang)
+        index.variant_text.append(text)
+        index.variant_weight.append(sum(idf[w] for w in words) or 1.0)
+        for w in words:
+            postings[w].append(i)
+    index.postings = dict(postings)
+    return index
+
+
+def question_weights(index: MatchIndex, question: str) -> dict[str, float]:
+    """Each content word of the question with the weight it carries."""
+    weights: dict[str, float] = {}
+    for word in tokens(question, index.stopwords):
+        if word in index.out_of_scope:
+            weights[word] = index.settings.out_of_scope_weight
+            continue
+        near = index.neighbours(word)
+        weights[word] = (
+            max(index.idf[w] for w, _ in near) if near else index.settings.unknown_weight
+        )
+    return weights
+
+
+def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
+    """The entries closest to `question`, best first, one candidate per entry."""
+    weights = question_weights(index, question)
+    total = sum(weights.values())
+    if not total:
+        return []
+    # variant -> question word -> (similarity, idf of the vocabulary word met)
+    met: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
+    for word in weights:
+        if word in index.out_of_scope:
+            continue
+        for vocab_word, similarity in index.neighbours(word):
+            idf = index.idf[vocab_word]
+            for v in index.postings.get(vocab_word, ()):
+                best = met[v].get(word)
+                if best is None or similarity > best[0]:
+                    met[v][word] = (similarity, idf)
+    share = index.settings.question_share
+    best_by_entry: dict[str, tuple[float, int]] = {}
+    for v, words in met.items():
+        explained = sum(weights[w] * sim for w, (sim, _) in words.items()) / total
+        covered = min(1.0, sum(idf * sim for sim, idf in words.values()) / index.variant_weight[v])
+        score = 100.0 * explained**share * covered ** (1.0 - share)
+        faq_id = index.variant_entry[v]
+        if faq_id not in best_by_entry or score > best_by_entry[faq_id][0]:
+            best_by_entry[faq_id] = (score, v)
+    ranked = sorted(best_by_entry.items(), key=lambda item: item[1][0], reverse=True)[:limit]
+    return [
+        Candidate(faq_id, round(score, 2), index.variant_text[v], index.variant_language[v])
+        for faq_id, (score, v) in ranked
+    ]

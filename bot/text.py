@@ -1,0 +1,96 @@
+"""Text normalisation shared by matching, language detection and reports.
+
+Questions arrive informal, accentless, with typos and in three languages; the FAQ is written
+with accents and typography. Both go through the same folding so that they meet halfway.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters that NFKD does not decompose into a base letter plus an accent.
+_LETTER_FOLDS = str.maketrans({"ø": "o", "ß": "ss", "œ": "oe", "æ": "ae", "ł": "l", "đ": "d"})
+_APOSTROPHES = re.compile(r"[’'`´‘ʼ]")
+# KMØ is written KMØ, KMO, KM0, "KM 0" by users; after folding ø it is "kmo" or "km0".
+_KMO = re.compile(r"\bkm\s?[o0]\b")
+# "Be 4.0", "be4,0", "BE 4.0" -> one token: "be" alone is an English stop word.
+_BE40 = re.compile(r"\bbe\s?4\s?[.,]?\s?0\b")
+# 4.0 / 4,0 and 1,3 / 1.3: decimal separators differ across the three languages.
+_DECIMAL = re.compile(r"(\d)[.,](\d)")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and typographic variants; keep only letters, digits, spaces."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_LETTER_FOLDS)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _APOSTROPHES.sub(" ", text)
+    text = _BE40.sub(" be40 ", text)
+    text = _KMO.sub("kmo", text)
+    text = _DECIMAL.sub(r"\1\2", text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def words(text: str) -> list[str]:
+    """All folded words of a text, stop words included (language detection needs them)."""
+    return fold(text).split()
+
+
+def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
+    """The content words of a text: folded, without stop words and one-letter words."""
+    return [w for w in words(text) if w not in stopwords and (len(w) > 1 or w.isdigit())]
+
+
+# Stop words of the three languages, already folded (no accents). Besides grammar words they
+# hold the question words and politeness that carry no topic ("when", "how much", "please"):
+# a question that shares only these with an entry shares nothing with it.
+STOPWORDS_FR = frozenset(
+    """
+    a ai aie aient aies ait alors as au aucun aussi autre aux avec avais avait avant avez avoir
+    avons bon c ca car ce cela celle celles celui ces cet cette ceux chaque chez ci comme comment
+    d dans de des du donc dont du elle elles en encore es est et etaient etait etant ete etes etre
+    eu eux fait faire fais faut il ils j je jusqu l la le les leur leurs lui m ma mais me meme mes
+    moi mon n ne ni nos notre nous on ont ou par pas peu peut peux plus pour pourquoi qu quand que
+    quel quelle quelles quels qui quoi s sa sans se sera ses si sien son sont sur t ta te tes toi
+    ton tous tout toute toutes tres tu un une vos votre vous y svp stp merci bonjour salut bonsoir
+    coucou voudrais voudrait veux veut aimerais savoir dire dites expliquer explique connaitre
+    question questions renseignement renseignements info infos information informations possible
+    combien ou quoi koi kel kelle c est ce cest sil svp oui non deja vraiment bien beaucoup
+    exactement precisement concretement actuellement aujourd hui svp pouvez pourriez pourrais
+    peux sais sait savez chercher cherche besoin genre enfin alors donc quelqu quelque chose
+    choses sujet concernant propos parle parler
+    """.split()
+)
+STOPWORDS_DE = frozenset(
+    """
+    aber alle allem allen aller alles als also am an ander andere anderem anderen anderer
+    anderes auch auf aus bei bin bis bist da damit dann das dass dein deine dem den der des dessen
+    dich die dies diese diesem diesen dieser dieses dir doch dort du durch ein eine einem einen
+    einer eines er es etwas euch euer eure fur gibt gab habe haben hat hatte hier hin hinter ich
+    ihm ihn ihnen ihr ihre im in ins ist ja jede jedem jeden jeder jedes jetzt kann kannst konnen
+    konnte kein keine man mein meine mich mir mit muss mussen nach nicht nichts noch nun nur ob
+    oder ohne sehr sein seine sich sie sind so soll sollte sondern uber um und uns unser unsere
+    unter viel vom von vor war waren warum was weil welche welchem welchen welcher welches wenn
+    wer werde werden wie wieviel wieviele wo woher wohin wann wir wird wirst wurde zu zum zur
+    zwischen bitte danke hallo moin servus gruezi gruss tag guten frage fragen mochte mochten
+    wurde gerne gern wissen erklaren sagen sag infos info information informationen genau
+    eigentlich denn mal halt eben schon wieso weshalb viele vielen welchen gibts gehts geht
+    erfahren kennen bescheid uns euch dazu daruber worum wofur wozu hallo grusse ihnen
+    """.split()
+)
+STOPWORDS_EN = frozenset(
+    """
+    a about above after again all am an and any are as at be been before being below between both
+    but by can could did do does doing down during each few for from further had has have having
+    he her here hers him his how i if in into is it its itself just me more most my no nor not of
+    off on once only or other our out over own same she should so some such than that the their
+    them then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours please thanks thank hello
+    hi hey tell know explain want wanted wondering wonder like question questions info
+    information much many whats wheres whos hows cheers dear sir madam any anything something
+    thing things regarding concerning exactly actually currently really get got give need
+    kind sort way also
+    """.split()
+)
+STOPWORDS = STOPWORDS_FR | STOPWORDS_DE | STOPWORDS_EN
