@@ -1,0 +1,215 @@
+"""The embedded SQLite store: preferences, the question log, feedback and tickets.
+
+One file (`FAQBOT_DB`), WAL mode, `synchronous=FULL`: a row is on disk when a call returns,
+so whatever the bot has acknowledged to a user survives a `kill -9`. The schema evolves by
+numbered migrations recorded in `PRAGMA user_version`; never edit a released migration, add one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: users' preferences, every question asked, feedback on answers.
+    """
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY,
+        language TEXT,
+        banned INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER,
+        language TEXT NOT NULL,
+        text TEXT NOT NULL,
+        status TEXT NOT NULL,
+        faq_id TEXT,
+        score REAL NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX questions_status ON questions (status, created_at);
+    CREATE INDEX questions_user ON questions (user_id);
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER,
+        faq_id TEXT NOT NULL,
+        language TEXT NOT NULL,
+        helpful INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX feedback_user ON feedback (user_id);
+    """,
+    # 2: tickets handed to staff, and every message that belongs to one (for reply routing).
+    """
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        user_name TEXT NOT NULL DEFAULT '',
+        username TEXT,
+        language TEXT NOT NULL,
+        question TEXT NOT NULL,
+        guesses TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee_id INTEGER,
+        assignee_name TEXT,
+        staff_message_id INTEGER,
+        flagged TEXT,
+        created_at REAL NOT NULL,
+        first_answer_at REAL,
+        closed_at REAL
+    );
+    CREATE INDEX tickets_status ON tickets (status, created_at);
+    CREATE INDEX tickets_user ON tickets (user_id, status);
+    CREATE TABLE ticket_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+        direction TEXT NOT NULL,
+        text TEXT NOT NULL,
+        author_id INTEGER,
+        staff_chat_message_id INTEGER,
+        user_chat_message_id INTEGER,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX ticket_messages_staff ON ticket_messages (staff_chat_message_id);
+    CREATE INDEX ticket_messages_user ON ticket_messages (user_chat_message_id);
+    """,
+)
+
+
+class StorageError(RuntimeError):
+    """The database file cannot be opened or is not ours; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    by_language_and_status: dict[tuple[str, str], int]
+
+
+class Storage:
+    """A thread-safe handle on the SQLite file; every write is committed before it returns."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA secure_delete=ON")  # /forget leaves no text in free pages
+            self._lock = threading.RLock()
+            self.migrate()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StorageError(f"cannot open the database {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: all of it is on disk when the block ends, or none of it."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.db.execute(sql, params).fetchall()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"{self.path} has schema version {version}, newer than this bot "
+                f"({len(MIGRATIONS)}); upgrade the bot"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    # Users' preferences --------------------------------------------------------------------
+
+    def language(self, user_id: int) -> str | None:
+        rows = self.query("SELECT language FROM users WHERE user_id = ?", (user_id,))
+        return rows[0]["language"] if rows else None
+
+    def set_language(self, user_id: int, language: str) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO users (user_id, language, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language,"
+                " updated_at = excluded.updated_at",
+                (user_id, language, now, now),
+            )
+
+    # What users asked, and what they thought of the answers ---------------------------------
+
+    def log_question(
+        self,
+        user_id: int | None,
+        language: str,
+        text: str,
+        status: str,
+        faq_id: str | None,
+        score: float,
+    ) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO questions (user_id, language, text, status, faq_id, score, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user_id, language, text, status, faq_id, score, time.time()),
+            )
+            return int(cursor.lastrowid)
+
+    def add_feedback(self, user_id: int | None, faq_id: str, language: str, helpful: bool) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO feedback (user_id, faq_id, language, helpful, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user_id, faq_id, language, int(helpful), time.time()),
+            )
+
+    def question_stats(self) -> QuestionStats:
+        rows = self.query(
+            "SELECT language, status, COUNT(*) AS n FROM questions GROUP BY language, status"
+        )
+        return QuestionStats({(r["language"], r["status"]): r["n"] for r in rows})
+
+    def forget_user(self, user_id: int) -> None:
+        """Delete what is stored about a user: preferences, questions, feedback, tickets' text."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM questions WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
+            db.execute(
+                "DELETE FROM ticket_messages WHERE ticket_id IN"
+                " (SELECT id FROM tickets WHERE user_id = ?)",
+                (user_id,),
+            )
+            db.execute("DELETE FROM tickets WHERE user_id = ?", (user_id,))
+        with self._lock:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
