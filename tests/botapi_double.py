@@ -607,7 +607,9 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
             if etype == "custom_emoji":
                 m = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
                 if not m:
-                    raise _ParseError(f"Custom emoji URL must have an emoji identifier at byte offset {byte}")
+                    raise _ParseError(
+                        f"Custom emoji URL must have an emoji identifier at byte offset {byte}"
+                    )
                 e = _entity(etype, ent["start"], out.len16, custom_emoji_id=m.group(1))
             else:
                 e = _entity(etype, ent["start"], out.len16, url=url) if url else None
@@ -1748,7 +1750,10 @@ class BotApiDouble:
             return None
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or any(not isinstance(r, list) for r in rows):
-            raise _bad_request("can't parse inline keyboard button: InlineKeyboardMarkup must be an Array of Arrays")
+            raise _bad_request(
+                "can't parse inline keyboard button: InlineKeyboardMarkup must be an Array of "
+                "Arrays"
+            )
         actions = (
             "url", "callback_data", "web_app", "login_url", "switch_inline_query",
             "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
@@ -1757,9 +1762,14 @@ class BotApiDouble:
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not button.get("text"):
-                    raise _bad_request("can't parse inline keyboard button: Text must be non-empty")
+                    raise _bad_request(
+                        "can't parse inline keyboard button: Text must be non-empty"
+                    )
                 if not any(a in button for a in actions):
-                    raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                    raise _bad_request(
+                        "can't parse inline keyboard button: Text buttons are unallowed in the "
+                        "inline keyboard"
+                    )
                 if "callback_data" in button:
                     data = str(button["callback_data"]).encode("utf-8")
                     if not 1 <= len(data) <= 64:
