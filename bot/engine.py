@@ -12,8 +12,15 @@ from dataclasses import dataclass, field
 from bot.i18n import gettext_for
 from bot.knowledge import LANGUAGES, KnowledgeBase
 from bot.language import LanguageGuess, detect_language, vocabulary_lexicon
-from bot.matcher import Candidate, MatchIndex, MatchSettings, build_index, match
-from bot.text import words
+from bot.matcher import (
+    Candidate,
+    MatchIndex,
+    MatchSettings,
+    asks_out_of_scope,
+    build_index,
+    match,
+)
+from bot.text import tokens, words
 
 ANSWER, SUGGEST, ESCALATE, SMALLTALK = "answer", "suggest", "escalate", "smalltalk"
 MAX_SUGGESTIONS = 3
@@ -27,19 +34,29 @@ class Thresholds:
     FAQBOT_SUGGEST_SCORE and FAQBOT_TIE_MARGIN.
     """
 
-    answer: float = 62.0
-    suggest: float = 35.0
+    answer: float = 50.0
+    suggest: float = 30.0
     # Two entries closer than this are a near tie: suggest both rather than guess.
-    tie_margin: float = 6.0
+    tie_margin: float = 3.0
+    # The answered entry must explain at least this share of the question's weight: "the
+    # budget of KMØ" shares "budget" with one entry and "KMØ" with another, and neither is it.
+    min_explained: float = 0.5
 
 
-def classify(candidates: list[Candidate], thresholds: Thresholds) -> tuple[str, list[Candidate]]:
-    """answer (one entry), suggest (up to three) or escalate, from ranked candidates."""
+def classify(
+    candidates: list[Candidate], thresholds: Thresholds, out_of_scope: bool = False
+) -> tuple[str, list[Candidate]]:
+    """answer (one entry), suggest (up to three) or escalate, from ranked candidates.
+
+    `out_of_scope`: the question asks what the FAQ never holds (a price, opening hours, a
+    deadline); the best entry is then only suggested, never given as the answer.
+    """
     if not candidates or candidates[0].score < thresholds.suggest:
         return ESCALATE, []
     best = candidates[0]
     tie = len(candidates) > 1 and best.score - candidates[1].score < thresholds.tie_margin
-    if best.score >= thresholds.answer and not tie:
+    confident = best.score >= thresholds.answer and best.explained >= thresholds.min_explained
+    if confident and not tie and not out_of_scope:
         return ANSWER, [best]
     close = [c for c in candidates if c.score >= thresholds.suggest]
     return SUGGEST, close[:MAX_SUGGESTIONS]
@@ -109,6 +126,8 @@ class Engine:
     kb: KnowledgeBase
     thresholds: Thresholds = field(default_factory=Thresholds)
     settings: MatchSettings = field(default_factory=MatchSettings)
+    # The entry given to a question without any content word.
+    vague_entry: str = "assistant-about"
 
     def __post_init__(self) -> None:
         self.index: MatchIndex = build_index(
@@ -133,8 +152,23 @@ class Engine:
             return Decision(
                 question, SMALLTALK, lang, None, 0.0, (), (), guess, smalltalk_text(kind, lang)
             )
+        if not tokens(question, self.index.stopwords) and self.vague_entry in self.kb.entries:
+            # Nothing but question words ("what can you do?", "tu sers à quoi ?"): say what
+            # the assistant knows rather than bother the team with an empty question.
+            entry = self.kb.entries[self.vague_entry]
+            return Decision(
+                question, ANSWER, lang, entry.id, 0.0, (), (), guess, entry.answers[lang]
+            )
         candidates = match(self.index, question, limit=MAX_SUGGESTIONS + 2)
-        status, chosen = classify(candidates, self.thresholds)
+        best_text = ""
+        if candidates:
+            best_entry = self.kb.entries[candidates[0].faq_id]
+            best_text = " ".join(
+                [*best_entry.answers.values(), *sum(best_entry.questions.values(), ())]
+            )
+        status, chosen = classify(
+            candidates, self.thresholds, asks_out_of_scope(self.index, question, best_text)
+        )
         best = candidates[0].score if candidates else 0.0
         if status == ANSWER:
             entry = self.kb.entries[chosen[0].faq_id]

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.text import words
+from bot.text import fold, words
 
 LANGUAGES = ("fr", "de", "en")
 
@@ -39,7 +39,8 @@ MARKERS: Mapping[str, frozenset[str]] = {
         haben wird werden bin bist mein meine unser unsere dieser diese dieses oder aber wenn
         dass weil denn mal gerne heisst bedeutet steht welchen wofur wozu worum erklaren
         unternehmen firma betriebe stellen ausbildung weiterbildung messe besucher gebiet
-        gebiete region regionen industriegebiet stadt jahr jahre
+        gebiete region regionen industriegebiet stadt jahr jahre vom beim neue neuen genaue
+        sucht suche mitarbeiter kontakt eintritt preis preise kosten wann ja nein
         """.split()
     ),
     "en": frozenset(
@@ -50,6 +51,7 @@ MARKERS: Mapping[str, frozenset[str]] = {
         no yes hello hi hey thanks thank please much many any some tell know explain want like
         company companies business jobs job training fair visitors territory territories
         region industry funding money budget support help team people open students
+        project price ticket tickets twenty twelve thirty hundred next
         """.split()
     ),
 }
@@ -61,9 +63,23 @@ _LETTER_CUES = {
 }
 _ENDING_CUES = {
     "fr": re.compile(r"(?:tion|eux|eur|ais|ait|ees?|ique|ement|oir)$"),
-    "de": re.compile(r"(?:ung|keit|heit|sch\w*|ungen|lich|isch|chen|zahl|tz|chs)$"),
+    "de": re.compile(
+        r"(?:ung|keit|heit|sch\w*|ungen|lich|isch|chen|zahl|zhal|tz|chs|ieren|frist|preis)$"
+    ),
     "en": re.compile(r"(?:ing|ness|ship|ed|ly|ies)$"),
 }
+
+
+# Names of the programme's places and schemes are French in every language ("was ist die
+# Maison de l'Industrie"): they say nothing about the language the user writes in.
+PROPER_NAMES = re.compile(
+    r"\b(?:territoires? d industries?|maison de l industrie|cite du numerique|"
+    r"industrie du futur|campus industrie 40|centre technologique d excellence|"
+    r"usine ecole|pedagogies? inversees?|plan d investissement dans les competences|"
+    r"territoires d innovation de grande ambition|conseil national de l industrie|"
+    r"universite de haute alsace|mulhouse alsace agglomeration|region grand est|"
+    r"sud alsace|haute alsace|grand est|institut trinational de recherche)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +120,7 @@ def detect_language(
     raw = unicodedata.normalize("NFC", text.lower())
     for lang, cue in _LETTER_CUES.items():
         scores[lang] += 0.75 * len(cue.findall(raw))
-    for word in words(text):
+    for word in PROPER_NAMES.sub(" ", fold(text)).split():
         for lang in LANGUAGES:
             if word in markers[lang]:
                 scores[lang] += 1.0

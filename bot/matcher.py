@@ -10,6 +10,7 @@ explains and how much of itself the question covers.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,13 +20,15 @@ from rapidfuzz import fuzz, process
 
 from bot.text import STOPWORDS, tokens
 
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+
 
 @dataclass(frozen=True)
 class MatchSettings:
     """How forgiving and how strict matching is; calibrated on `tests/data/eval.yaml`."""
 
     # A question word meets a vocabulary word when fuzz.ratio reaches this (0-100).
-    typo_cutoff: float = 80.0
+    typo_cutoff: float = 84.0
     # Words this short must match exactly ("pme" is not "pmi").
     exact_below: int = 4
     # Vocabulary words each question word may meet.
@@ -35,8 +38,12 @@ class MatchSettings:
     unknown_weight: float = 1.0
     # Weight of a word that says the question asks what the FAQ never holds (price, hours…).
     out_of_scope_weight: float = 4.0
+    # Years are facts ("2018", "2020"): asking about another year is asking another question.
+    number_factor: float = 2.0
     # Balance between explaining the question (1.0) and covering the variant (0.0).
-    question_share: float = 0.6
+    question_share: float = 0.4
+    # Weight of the whole entry's evidence (all its variants together) in the final score.
+    entry_share: float = 0.3
 
 
 # Words that mark a request the article never answers: prices, hours, deadlines, contacts,
@@ -46,17 +53,25 @@ OUT_OF_SCOPE_CUES = frozenset(
     """
     prix tarif tarifs cout couts coute coutent payant gratuit gratuite frais horaire horaires
     ouverture fermeture heure heures limite delai delais inscrire inscription inscriptions
-    postuler dossier formulaire subvention subventions telephone courriel email mail
+    postuler dossier formulaire subvention subventions telephone courriel email mail adresse
     parking salaire salaires stage stages embauche demain prochain prochaine prochaines meteo
     preis preise kosten kostet kostenlos gebuhr gebuhren offnungszeiten geoffnet offnet
     geschlossen uhr uhrzeit frist fristen anmeldung anmelden antrag formular zuschuss
     zuschusse telefon telefonnummer anschrift anfahrt gehalt gehalter stellenangebot
-    stellenangebote praktikum morgen nachste nachsten wetter
+    stellenangebote praktikum morgen nachste nachsten wetter parkplatz parkplatze eintritt
+    beitrag beitrage mitgliedsbeitrag cotisation membership
     price prices cost costs fee fees hours opening deadline deadlines registration enrol
     enroll subsidy subsidies grant grants phone telephone email parking salary vacancy
-    vacancies internship tomorrow weather
+    vacancies internship tomorrow weather next ticket tickets
     """.split()
 )
+
+
+def is_out_of_scope_cue(word: str, cues: frozenset[str]) -> bool:
+    """A cue word, or a German compound ending with one ("Eintrittspreis", "Bewerbungsfrist")."""
+    return word in cues or any(
+        len(cue) >= 5 and len(word) > len(cue) + 3 and word.endswith(cue) for cue in cues
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,8 @@ class Candidate:
     score: float  # 0-100
     variant: str
     language: str
+    # Share (0-1) of the question's weight that the entry's variants explain together.
+    explained: float = 1.0
 
 
 @dataclass
@@ -140,14 +157,26 @@ def question_weights(index: MatchIndex, question: str) -> dict[str, float]:
     """Each content word of the question with the weight it carries."""
     weights: dict[str, float] = {}
     for word in tokens(question, index.stopwords):
-        if word in index.out_of_scope:
+        if is_out_of_scope_cue(word, index.out_of_scope):
             weights[word] = index.settings.out_of_scope_weight
             continue
         near = index.neighbours(word)
-        weights[word] = (
-            max(index.idf[w] for w, _ in near) if near else index.settings.unknown_weight
+        # The closest vocabulary word says how rare this word is (the exact one if present).
+        weight = (
+            index.idf[max(near, key=lambda n: n[1])[0]] if near else index.settings.unknown_weight
         )
+        weights[word] = weight * (index.settings.number_factor if _YEAR.match(word) else 1.0)
     return weights
+
+
+def asks_out_of_scope(index: MatchIndex, question: str, entry_text: str = "") -> bool:
+    """Whether the question asks what the FAQ does not hold: a price, hours, a deadline, or
+    a year that `entry_text` (the best entry's questions and answer) never mentions."""
+    words = tokens(question, index.stopwords)
+    if any(is_out_of_scope_cue(w, index.out_of_scope) for w in words):
+        return True
+    years = {w for w in words if _YEAR.match(w)}
+    return bool(years - set(tokens(entry_text, index.stopwords)))
 
 
 def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
@@ -159,7 +188,7 @@ def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
     # variant -> question word -> (similarity, idf of the vocabulary word met)
     met: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
     for word in weights:
-        if word in index.out_of_scope:
+        if weights[word] == index.settings.out_of_scope_weight and word not in index.idf:
             continue
         for vocab_word, similarity in index.neighbours(word):
             idf = index.idf[vocab_word]
@@ -169,6 +198,8 @@ def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
                     met[v][word] = (similarity, idf)
     share = index.settings.question_share
     best_by_entry: dict[str, tuple[float, int]] = {}
+    # entry -> question word -> best similarity over all the entry's variants
+    entry_met: dict[str, dict[str, float]] = defaultdict(dict)
     for v, words in met.items():
         explained = sum(weights[w] * sim for w, (sim, _) in words.items()) / total
         covered = min(1.0, sum(idf * sim for sim, idf in words.values()) / index.variant_weight[v])
@@ -176,8 +207,24 @@ def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
         faq_id = index.variant_entry[v]
         if faq_id not in best_by_entry or score > best_by_entry[faq_id][0]:
             best_by_entry[faq_id] = (score, v)
-    ranked = sorted(best_by_entry.items(), key=lambda item: item[1][0], reverse=True)[:limit]
-    return [
-        Candidate(faq_id, round(score, 2), index.variant_text[v], index.variant_language[v])
-        for faq_id, (score, v) in ranked
-    ]
+        seen = entry_met[faq_id]
+        for w, (sim, _) in words.items():
+            seen[w] = max(sim, seen.get(w, 0.0))
+    # A question may borrow its words from several variants of one entry ("student" from
+    # one, "Maison de l'Industrie" from another): that entry explains all of it.
+    blend = index.settings.entry_share
+    scored = []
+    for faq_id, (score, v) in best_by_entry.items():
+        entry_explained = sum(weights[w] * sim for w, sim in entry_met[faq_id].items()) / total
+        final = (1.0 - blend) * score + blend * 100.0 * entry_explained
+        scored.append(
+            Candidate(
+                faq_id,
+                round(final, 2),
+                index.variant_text[v],
+                index.variant_language[v],
+                round(entry_explained, 3),
+            )
+        )
+    scored.sort(key=lambda c: c.score, reverse=True)
+    return scored[:limit]

@@ -19,6 +19,7 @@ _BE40 = re.compile(r"\bbe\s?4\s?[.,]?\s?0\b")
 # 4.0 / 4,0 and 1,3 / 1.3: decimal separators differ across the three languages.
 _DECIMAL = re.compile(r"(\d)[.,](\d)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_S_ADRESSE = re.compile(r"\bs\s+adress")
 
 
 def fold(text: str) -> str:
@@ -29,6 +30,8 @@ def fold(text: str) -> str:
     text = _BE40.sub(" be40 ", text)
     text = _KMO.sub("kmo", text)
     text = _DECIMAL.sub(r"\1\2", text)
+    # French "s'adresser à" (is meant for) is not "adresse" (an address).
+    text = _S_ADRESSE.sub("sadress", text)
     return _NON_WORD.sub(" ", text).strip()
 
 
@@ -37,9 +40,43 @@ def words(text: str) -> list[str]:
     return fold(text).split()
 
 
+# "How many", "when", "who", "why" are generic alone, but they tell a count from a
+# definition: the three languages' question words become one shared token each.
+_QUESTION_PHRASES = re.compile(r"\b(?:wie\s+viele?|how\s+(?:many|much))\b")
+QUESTION_WORDS = {
+    "combien": "qcount",
+    "wieviel": "qcount",
+    "wieviele": "qcount",
+    "howmany": "qcount",
+    "quand": "qwhen",
+    "wann": "qwhen",
+    "when": "qwhen",
+    "qui": "qwho",
+    "wer": "qwho",
+    "wem": "qwho",
+    "wen": "qwho",
+    "who": "qwho",
+    "whom": "qwho",
+    "pourquoi": "qwhy",
+    "warum": "qwhy",
+    "wieso": "qwhy",
+    "weshalb": "qwhy",
+    "why": "qwhy",
+}
+
+
 def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
-    """The content words of a text: folded, without stop words and one-letter words."""
-    return [w for w in words(text) if w not in stopwords and (len(w) > 1 or w.isdigit())]
+    """The content words of a text: folded, without stop words and one-letter words.
+
+    Question words of the three languages map to shared tokens (`QUESTION_WORDS`).
+    """
+    folded = _QUESTION_PHRASES.sub(lambda m: "howmany" if "ow" in m[0] else "wieviel", fold(text))
+    out = []
+    for w in folded.split():
+        w = QUESTION_WORDS.get(w, w)
+        if w not in stopwords and (len(w) > 1 or w.isdigit()):
+            out.append(w)
+    return out
 
 
 # Stop words of the three languages, already folded (no accents). Besides grammar words they
@@ -59,7 +96,13 @@ STOPWORDS_FR = frozenset(
     combien ou quoi koi kel kelle c est ce cest sil svp oui non deja vraiment bien beaucoup
     exactement precisement concretement actuellement aujourd hui svp pouvez pourriez pourrais
     peux sais sait savez chercher cherche besoin genre enfin alors donc quelqu quelque chose
-    choses sujet concernant propos parle parler
+    choses sujet concernant propos parle parler suis es sommes etes doit dois doivent va
+    vais vont aura auront sert sers servir ya vrai faire fait font fais peut pourra pourrait
+    repondre repond reponse reponses
+    dirige travaille travaille habite vis vit entendu parler entendu lu vu petit petite grand
+    grande gros grosse nouveau nouvelle nouvelles nouveaux total globale global general
+    exactement concretement vraiment existe exister trouve trouver sais savoir veux voudrais
+    prendre prend mettre met donner donne avoir etre ici la bas quelqu chose cela ceci
     """.split()
 )
 STOPWORDS_DE = frozenset(
@@ -77,6 +120,12 @@ STOPWORDS_DE = frozenset(
     wurde gerne gern wissen erklaren sagen sag infos info information informationen genau
     eigentlich denn mal halt eben schon wieso weshalb viele vielen welchen gibts gehts geht
     erfahren kennen bescheid uns euch dazu daruber worum wofur wozu hallo grusse ihnen
+    bist seid gehen kommt leite leiten arbeite arbeiten arbeitet wohne wohnen lebe habe
+    gehort gehoert gehort gehoren sagt sagen macht machen tun nutzt nutzen stellt stellen
+    darf durfen kommen komme neu neue neuen neuer gross grosse grossen groß klein kleine
+    kleinen genau insgesamt gesamt gesamte uberhaupt ueberhaupt trotzdem eigentlich bereit
+    gehort gelesen erzahlt finde finden suche suchen brauche brauchen moechte mochte
+    genutzt findet statt befindet stattfinden hast deine dein stecken steckt antworten antwort
     """.split()
 )
 STOPWORDS_EN = frozenset(
@@ -90,7 +139,11 @@ STOPWORDS_EN = frozenset(
     hi hey tell know explain want wanted wondering wonder like question questions info
     information much many whats wheres whos hows cheers dear sir madam any anything something
     thing things regarding concerning exactly actually currently really get got give need
-    kind sort way also
+    kind sort way also am going gonna does anyone someone run running live
+    living small big large new total overall whole heard read told find looking look
+    trying try understand use used using make made take come coming go let lets im ive
+    id youre theres good morning writing paper mentioned called friend
+    answer answers reply
     """.split()
 )
 STOPWORDS = STOPWORDS_FR | STOPWORDS_DE | STOPWORDS_EN
