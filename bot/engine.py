@@ -20,7 +20,7 @@ from bot.matcher import (
     build_index,
     match,
 )
-from bot.text import tokens, words
+from bot.text import QUESTION_WORDS, tokens, words
 
 ANSWER, SUGGEST, ESCALATE, SMALLTALK = "answer", "suggest", "escalate", "smalltalk"
 MAX_SUGGESTIONS = 3
@@ -40,7 +40,7 @@ class Thresholds:
     tie_margin: float = 3.0
     # The answered entry must explain at least this share of the question's weight: "the
     # budget of KMØ" shares "budget" with one entry and "KMØ" with another, and neither is it.
-    min_explained: float = 0.5
+    min_explained: float = 0.48
 
 
 def classify(
@@ -152,7 +152,8 @@ class Engine:
             return Decision(
                 question, SMALLTALK, lang, None, 0.0, (), (), guess, smalltalk_text(kind, lang)
             )
-        if not tokens(question, self.index.stopwords) and self.vague_entry in self.kb.entries:
+        content = set(tokens(question, self.index.stopwords)) - set(QUESTION_WORDS.values())
+        if not content and self.vague_entry in self.kb.entries:
             # Nothing but question words ("what can you do?", "tu sers à quoi ?"): say what
             # the assistant knows rather than bother the team with an empty question.
             entry = self.kb.entries[self.vague_entry]

@@ -1,0 +1,108 @@
+"""The `faqbot` console script, run as a user would run it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQBOT = str(Path(sys.executable).parent / "faqbot")
+
+
+def faqbot(*args: str, stdin: str | None = None, env: dict | None = None):
+    return subprocess.run(
+        [FAQBOT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_ask_json_one_object_per_question():
+    run = faqbot("ask", "--json", "c koi KMØ ?", "Wie viele Besucher hatte Be 4.0?")
+    assert run.returncode == 0, run.stderr
+    first, second = (json.loads(line) for line in run.stdout.splitlines())
+    assert first["status"] == "answer" and first["faq_id"] == "kmo-what"
+    assert first["language"] == "fr" and "KMØ" in first["text"]
+    assert second["faq_id"] == "be40-visitors" and second["language"] == "de"
+    assert "3.430" in second["text"] or "3 430" in second["text"] or "3430" in second["text"]
+    for key in ("question", "status", "faq_id", "score", "language", "text", "suggestions"):
+        assert key in first
+
+
+def test_ask_reads_questions_from_stdin_and_forces_language():
+    run = faqbot("ask", "--json", "--lang", "en", "-", stdin="c koi le FORMLAB\n\nbonjour\n")
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["status"] for line in lines] == ["answer", "smalltalk"]
+    assert lines[0]["language"] == "en" and "factory" in lines[0]["text"]
+
+
+def test_ask_plain_text_for_unknown_question_says_team():
+    run = faqbot("ask", "How do I bake a chocolate cake?")
+    assert run.returncode == 0
+    assert "escalate" in run.stdout and "team" in run.stdout
+
+
+def test_chat_picks_a_suggestion_by_number_and_browses_topics():
+    script = "industrie du futur\n1\n/topics\n4\n/lang de\n1\n/quit\n"
+    run = faqbot("chat", "--lang", "fr", stdin=script)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "1." in out and "2." in out  # suggestions then topics, numbered
+    assert "KMØ" in out  # topic 4 is KMØ
+    assert "Sprache" in out or "Deutsch" in out
+
+
+def test_chat_shows_what_would_be_sent_to_staff():
+    run = faqbot("chat", stdin="How do I bake a chocolate cake?\n")
+    assert run.returncode == 0
+    assert "How do I bake a chocolate cake?" in run.stdout.split("team")[-1] or "[en]" in run.stdout
+
+
+def test_check_ok_on_bundled_faq():
+    run = faqbot("check")
+    assert run.returncode == 0, run.stdout
+    assert "OK" in run.stdout
+
+
+def test_check_fails_on_broken_faq_with_file_and_line(tmp_path):
+    folder = tmp_path / "faq"
+    shutil.copytree(ROOT / "faq", folder)
+    (folder / "kmo.yaml").write_text("topic: [broken\n", encoding="utf-8")
+    run = faqbot("check", str(folder))
+    assert run.returncode == 1
+    assert "kmo.yaml:" in run.stdout and "YAML syntax" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_broken_faq_does_not_crash_ask(tmp_path):
+    (tmp_path / "a.yaml").write_text("entries: [", encoding="utf-8")
+    run = faqbot("ask", "kmo", env={"FAQBOT_FAQ_DIR": str(tmp_path)})
+    assert run.returncode == 1
+    assert "a.yaml" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_eval_prints_accuracy_per_language(tmp_path):
+    data = tmp_path / "eval.yaml"
+    data.write_text(
+        '- {q: "c koi le formlab", lang: fr, expect: training-formlab}\n'
+        '- {q: "what is the price of a FORMLAB course", lang: en, expect: null}\n'
+        '- {q: "wie viele besucher hatte be 4.0", lang: de, expect: kmo-what}\n',
+        encoding="utf-8",
+    )
+    run = faqbot("eval", str(data))
+    assert run.returncode == 0, run.stderr
+    assert "fr" in run.stdout and "100.0%" in run.stdout
+    assert "expected kmo-what, got be40-visitors" in run.stdout
+
+
+def test_bad_configuration_is_one_clear_line():
+    run = faqbot("ask", "kmo", env={"FAQBOT_ANSWER_SCORE": "high"})
+    assert run.returncode == 2
+    assert "FAQBOT_ANSWER_SCORE" in run.stderr and "Traceback" not in run.stderr

@@ -1,0 +1,170 @@
+"""The answer engine: normalisation, language detection, matching and decisions."""
+
+from functools import cache
+
+import pytest
+
+from bot.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST, Engine, Thresholds, classify
+from bot.knowledge import load_or_raise
+from bot.language import detect_language
+from bot.matcher import Candidate
+from bot.text import STOPWORDS, fold, tokens
+
+
+@cache
+def engine() -> Engine:
+    return Engine(load_or_raise())
+
+
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [
+        ("KMØ", "kmo"),
+        ("KM0", "kmo"),
+        ("km 0", "kmo"),
+        ("kmo", "kmo"),
+        ("Be 4.0", "be40"),
+        ("BE 4,0", "be40"),
+        ("Industrie 4,0", "industrie 40"),
+        ("Industrie 4.0", "industrie 40"),
+        ("l’usine-école", "l usine ecole"),
+        ("Größe", "grosse"),
+        ("Mülhausen", "mulhouse"),
+        ("1,3 milliard", "13 milliard"),
+    ],
+)
+def test_fold_unifies_spellings(raw, folded):
+    assert fold(raw) == folded
+
+
+def test_tokens_drop_stop_words_of_all_three_languages():
+    assert tokens("Qu'est-ce que le FORMLAB ?", STOPWORDS) == ["formlab"]
+    assert tokens("Was ist das FORMLAB?", STOPWORDS) == ["formlab"]
+    assert tokens("What is the FORMLAB?", STOPWORDS) == ["formlab"]
+
+
+def test_question_words_become_one_token_across_languages():
+    assert tokens("combien", STOPWORDS) == tokens("wie viele", STOPWORDS) == ["qcount"]
+    assert tokens("how many", STOPWORDS) == ["qcount"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("c koi kmo", "fr"),
+        ("ou se trouve le formlab", "fr"),
+        ("wo ist kmo", "de"),
+        ("wie viele besucher hatte die messe", "de"),
+        ("was ist die Maison de l'Industrie", "de"),
+        ("where is kmo", "en"),
+        ("how many visitors did the fair have", "en"),
+        ("what is the Cité du Numérique", "en"),
+    ],
+)
+def test_detects_language_of_short_informal_text(text, language):
+    assert detect_language(text).language == language
+
+
+def test_language_falls_back_to_default_without_evidence():
+    guess = detect_language("FORMLAB", default="de")
+    assert guess.language == "de"
+    assert guess.confidence == 0.0
+
+
+def candidate(faq_id: str, score: float, explained: float = 1.0) -> Candidate:
+    return Candidate(faq_id, score, faq_id, "fr", explained)
+
+
+def test_classify_rules():
+    th = Thresholds(answer=60, suggest=30, tie_margin=5, min_explained=0.5)
+    assert classify([], th) == (ESCALATE, [])
+    assert classify([candidate("a", 20)], th) == (ESCALATE, [])
+    status, chosen = classify([candidate("a", 80), candidate("b", 40)], th)
+    assert (status, [c.faq_id for c in chosen]) == (ANSWER, ["a"])
+    # near tie: suggest both rather than guess
+    status, chosen = classify([candidate("a", 80), candidate("b", 77), candidate("c", 50)], th)
+    assert (status, [c.faq_id for c in chosen]) == (SUGGEST, ["a", "b", "c"])
+    # unsure: suggest
+    assert classify([candidate("a", 45)], th)[0] == SUGGEST
+    # half the question unexplained: suggest
+    assert classify([candidate("a", 80, explained=0.3)], th)[0] == SUGGEST
+    # asks what the FAQ never holds: suggest
+    assert classify([candidate("a", 90)], th, out_of_scope=True)[0] == SUGGEST
+
+
+def test_at_most_three_suggestions():
+    th = Thresholds(answer=90, suggest=10, tie_margin=5)
+    status, chosen = classify([candidate(str(i), 50 - i) for i in range(5)], th)
+    assert status == SUGGEST and len(chosen) == 3
+
+
+@pytest.mark.parametrize(
+    ("question", "faq_id", "language"),
+    [
+        ("c koi le FROMLAB ?", "training-formlab", "fr"),
+        ("combien de visiteurs au salon Be 4,0", "be40-visitors", "fr"),
+        ("Wie viele Besucher hatte die Be 4.0 Messe?", "be40-visitors", "de"),
+        ("Who can use KM0?", "kmo-who", "en"),
+        ("what is the budget of the national plan", "programme-budget", "en"),
+        ("quels sont les membres du campus industrie 4.0", "campus-members", "fr"),
+    ],
+)
+def test_answers_in_the_language_of_the_question(question, faq_id, language):
+    decision = engine().decide(question)
+    assert (decision.status, decision.faq_id, decision.language) == (ANSWER, faq_id, language)
+    assert decision.text == engine().kb.entries[faq_id].answers[language]
+
+
+def test_forced_language_wins():
+    decision = engine().decide("c koi le FORMLAB ?", language="de")
+    assert decision.language == "de"
+    assert decision.text == engine().kb.entries["training-formlab"].answers["de"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "quel est le budget de KMØ ?",  # budget + KMØ: two entries, neither answers it
+        "combien coûte une formation FORMLAB ?",
+        "Wann öffnet KMØ morgen?",
+        "how many visitors did Be 4.0 have in 2020?",
+        "when",
+        "how much",
+    ],
+)
+def test_generic_or_unanswerable_questions_are_not_answered(question):
+    decision = engine().decide(question)
+    assert decision.status != ANSWER or decision.faq_id == "assistant-about"
+    if decision.status == ANSWER:  # nothing but question words: what the assistant knows
+        assert decision.score == 0.0
+
+
+def test_off_topic_question_escalates():
+    decision = engine().decide("recette de la choucroute au riesling")
+    assert decision.status == ESCALATE
+    assert decision.faq_id is None
+    escalated = engine().decide("How do I bake a chocolate cake?")
+    assert escalated.status == ESCALATE
+    assert "team" in escalated.text.lower()
+
+
+def test_suggestions_carry_the_question_in_the_users_language():
+    decision = engine().decide("industrie du futur", language="en")
+    assert decision.status == SUGGEST
+    payload = decision.as_json(engine().kb)
+    assert 1 <= len(payload["suggestions"]) <= 3
+    for suggestion in payload["suggestions"]:
+        entry = engine().kb.entries[suggestion["faq_id"]]
+        assert suggestion["question"] == entry.title("en")
+        assert suggestion["question"] in decision.text
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "word"),
+    [("bonjour", "fr", "Bonjour"), ("Hallo!", "de", "Hallo"), ("thanks a lot", "en", "welcome")],
+)
+def test_greetings_and_thanks_get_a_friendly_reply(text, language, word):
+    decision = engine().decide(text)
+    assert decision.status == SMALLTALK
+    assert decision.language == language
+    assert word in decision.text
