@@ -20,6 +20,18 @@ _BE40 = re.compile(r"\bbe\s?4\s?[.,]?\s?0\b")
 _DECIMAL = re.compile(r"(\d)[.,](\d)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _S_ADRESSE = re.compile(r"\bs\s+adress")
+# Cross-border users write the places in their own language: one spelling for matching.
+PLACE_NAMES = {
+    "mulhausen": "mulhouse",
+    "muelhausen": "mulhouse",
+    "suedelsass": "sud alsace",
+    "sudelsass": "sud alsace",
+    "sud elsass": "sud alsace",
+    "south alsace": "sud alsace",
+    "southern alsace": "sud alsace",
+    "elsass": "alsace",
+}
+_PLACE_NAMES = re.compile(r"\b(?:" + "|".join(sorted(PLACE_NAMES, key=len, reverse=True)) + r")\b")
 
 
 def fold(text: str) -> str:
@@ -30,6 +42,7 @@ def fold(text: str) -> str:
     text = _BE40.sub(" be40 ", text)
     text = _KMO.sub("kmo", text)
     text = _DECIMAL.sub(r"\1\2", text)
+    text = _PLACE_NAMES.sub(lambda m: PLACE_NAMES[m[0]], text)
     # French "s'adresser à" (is meant for) is not "adresse" (an address).
     text = _S_ADRESSE.sub("sadress", text)
     return _NON_WORD.sub(" ", text).strip()
