@@ -1,4 +1,4 @@
-"""The `faqbot` command line: ask, chat, check, eval (and, with a token, run the bot)."""
+"""The `faqbot` command line: ask, chat, check, eval, report, drafts (and run the bot)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from bot.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine
 from bot.evaluation import Outcome, evaluate, format_report, load_questions
 from bot.i18n import LANGUAGES, gettext_for
 from bot.knowledge import KnowledgeBaseError, load_or_raise
+from bot.storage import Storage, StorageError
+from bot.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
 
 
 def _load_engine(settings: Settings, faq: str | None) -> Engine:
@@ -199,6 +201,77 @@ def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             return 0
 
 
+def _open_database(settings: Settings) -> Storage:
+    """The bot's existing database; never creates one (a typo in FAQBOT_DB would)."""
+    if not settings.db_path.is_file():
+        raise StorageError(
+            f"no database at {settings.db_path} (set FAQBOT_DB to the bot's database file)"
+        )
+    return Storage(settings.db_path)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    storage = _open_database(settings)
+    try:
+        groups = unanswered_report(storage, limit=args.limit)
+    finally:
+        storage.close()
+    print(format_unanswered(groups), file=out)
+    return 0
+
+
+def cmd_drafts(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    storage = _open_database(settings)
+    try:
+        items = answered_drafts(storage)
+    finally:
+        storage.close()
+    text = render_drafts(items)
+    if not args.output:
+        print(text, end="", file=out)
+        return 0
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        print(
+            f"faqbot drafts: {target} exists (it may hold reviewed edits); use --force",
+            file=sys.stderr,
+        )
+        return 1
+    target.write_text(text, encoding="utf-8")
+    print(f"{len(items)} draft(s) written to {target}", file=out)
+    return 0
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Run the Telegram bot with long polling until interrupted."""
+    if not settings.token:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in the environment "
+            "(see .env.example)"
+        )
+    from bot.app import run  # Telegram is only imported by the command that needs it
+    from bot.logs import configure_logging
+
+    configure_logging(args.verbose, secrets=[settings.token])
+    engine = _load_engine(settings, args.faq)
+    storage = Storage(settings.db_path)
+    try:
+        run(settings, engine, storage)
+    finally:
+        storage.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faqbot",
@@ -228,6 +301,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file")
     ev.add_argument("--faq", **faq)
     ev.set_defaults(func=cmd_eval)
+
+    report = sub.add_parser(
+        "report", help="the most frequent questions the FAQ could not answer (FAQBOT_DB)"
+    )
+    report.add_argument("--limit", type=_positive, default=20, help="groups shown (default 20)")
+    report.set_defaults(func=cmd_report)
+
+    dr = sub.add_parser("drafts", help="YAML drafts of FAQ entries from staff answers (FAQBOT_DB)")
+    dr.add_argument("--output", help="write to this file instead of printing")
+    dr.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+    dr.set_defaults(func=cmd_drafts)
+
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--faq", **faq)
+    run.add_argument("--verbose", action="store_true", help="debug logs, users' messages included")
+    run.set_defaults(func=cmd_run)
     return parser
 
 
@@ -239,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"faqbot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(f"faqbot: {exc}", file=sys.stderr)
+        return 1
     except KnowledgeBaseError as exc:
         print("faqbot: the FAQ cannot be loaded:", file=sys.stderr)
         for problem in exc.problems:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.engine import Thresholds
 from bot.knowledge import DEFAULT_FAQ_DIR
+from bot.tickets import TicketLimits
 
 DEFAULT_API_URL = "https://api.telegram.org"
 
@@ -31,6 +32,13 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default, int)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str | None = None
@@ -41,6 +49,7 @@ class Settings:
     faq_dir: Path = DEFAULT_FAQ_DIR
     default_language: str = "fr"
     thresholds: Thresholds = field(default_factory=Thresholds)
+    ticket_limits: TicketLimits = field(default_factory=TicketLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +67,7 @@ class Settings:
                 "STAFF_CHAT_ID and STAFF_USER_IDS must be numeric Telegram ids"
             ) from None
         defaults = Thresholds()
+        limits = TicketLimits()
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
             api_url=(env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/"),
@@ -70,5 +80,9 @@ class Settings:
                 answer=_number(env, "FAQBOT_ANSWER_SCORE", defaults.answer),
                 suggest=_number(env, "FAQBOT_SUGGEST_SCORE", defaults.suggest),
                 tie_margin=_number(env, "FAQBOT_TIE_MARGIN", defaults.tie_margin),
+            ),
+            ticket_limits=TicketLimits(
+                max_open_per_user=_count(env, "FAQBOT_MAX_OPEN_TICKETS", limits.max_open_per_user),
+                max_per_hour=_count(env, "FAQBOT_MAX_TICKETS_PER_HOUR", limits.max_per_hour),
             ),
         )

@@ -199,10 +199,24 @@ class Storage:
         )
         return QuestionStats({(r["language"], r["status"]): r["n"] for r in rows})
 
-    def forget_user(self, user_id: int) -> None:
-        """Delete what is stored about a user: preferences, questions, feedback, tickets' text."""
+    def forget_user(self, user_id: int) -> bool:
+        """Delete what is stored about a user: preferences, questions, feedback, tickets' text.
+
+        A ban survives as a bare `users` row (the id and the flag, no text), or /forget would
+        lift it. Returns False if the text may still linger in the WAL (see `checkpoint`).
+        """
         with self.transaction() as db:
+            banned = db.execute(
+                "SELECT 1 FROM users WHERE user_id = ? AND banned", (user_id,)
+            ).fetchone()
             db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            if banned:
+                now = time.time()
+                db.execute(
+                    "INSERT INTO users (user_id, banned, created_at, updated_at)"
+                    " VALUES (?, 1, ?, ?)",
+                    (user_id, now, now),
+                )
             db.execute("DELETE FROM questions WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
             db.execute(
@@ -211,5 +225,16 @@ class Storage:
                 (user_id,),
             )
             db.execute("DELETE FROM tickets WHERE user_id = ?", (user_id,))
+        return self.checkpoint()
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the file and empty it, so deleted text survives in neither.
+
+        secure_delete zeroes deleted rows in the file, but the WAL still holds the pages as
+        they were written until a checkpoint truncates it. False when another connection's
+        open read kept the checkpoint from completing (after the busy timeout): the text
+        then goes at the next complete checkpoint.
+        """
         with self._lock:
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0

@@ -1,0 +1,28 @@
+"""How long the question log and feedback are kept, and the purge that enforces it.
+
+`/privacy` promises users that their questions and feedback are deleted after
+`RETENTION_DAYS`; the bot runs `purge_question_log` once a day (a `JobQueue` job in
+`bot/app.py`) so that the promise holds. Tickets have their own purge (`bot/tickets.py`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from bot.storage import Storage
+
+RETENTION_DAYS = 365
+DAY = 86400.0
+
+
+def purge_question_log(
+    storage: Storage, older_than_days: float = RETENTION_DAYS, now: float | None = None
+) -> int:
+    """Delete questions and feedback older than `older_than_days`; the number of rows deleted."""
+    cutoff = (time.time() if now is None else now) - older_than_days * DAY
+    with storage.transaction() as db:
+        deleted = db.execute("DELETE FROM questions WHERE created_at < ?", (cutoff,)).rowcount
+        deleted += db.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,)).rowcount
+    if deleted:  # secure_delete zeroes the rows in the file; the checkpoint empties the WAL
+        storage.query("PRAGMA wal_checkpoint(TRUNCATE)")
+    return deleted

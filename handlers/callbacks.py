@@ -1,0 +1,78 @@
+"""The callback data carried by inline buttons: how it is written and the patterns that read it.
+
+Telegram keeps at most 64 bytes per button, and buttons outlive deployments: a message sent
+last month can still be tapped. So the data is short, each kind has its own prefix (a new
+format gets a new prefix, never a new meaning for an old one), and anything that matches no
+pattern below is answered politely by a catch-all handler.
+
+    lang:de            the language picker: make German the user's language
+    dl:de              "always answer in German", under an answer given in German
+    t                  the /topics menu
+    t:kmo              the questions of topic `kmo`
+    e:kmo-what         the answer to entry `kmo-what` inside the /topics menu
+    q:de:kmo-what      a related question: its answer in German, as a new message
+    s:de:kmo-what      a suggestion picked: the "did you mean" message becomes the answer
+    fb:1:de:kmo-what   feedback on an answer: 1 helpful, 0 not helpful
+    ask / ask:17       ask the team (17: the id of the question in the question log)
+"""
+
+from __future__ import annotations
+
+MAX_BYTES = 64
+
+_LANG = r"(fr|de|en)"
+_ID = r"([a-z0-9][a-z0-9-]*)"
+
+LANGUAGE_CHOICE = rf"^lang:{_LANG}$"
+DEFAULT_LANGUAGE = rf"^dl:{_LANG}$"
+TOPICS = r"^t$"
+TOPIC = rf"^t:{_ID}$"
+MENU_ENTRY = rf"^e:{_ID}$"
+RELATED = rf"^q:{_LANG}:{_ID}$"
+SUGGESTION = rf"^s:{_LANG}:{_ID}$"
+FEEDBACK = rf"^fb:([01]):{_LANG}:{_ID}$"
+ASK_TEAM = r"^ask(?::(\d{1,19}))?$"
+
+FEEDBACK_PREFIX = "fb:"
+DEFAULT_LANGUAGE_PREFIX = "dl:"
+
+
+def fits(data: str) -> bool:
+    """Whether Telegram accepts `data` as callback data."""
+    return 1 <= len(data.encode("utf-8")) <= MAX_BYTES
+
+
+def language_choice(language: str) -> str:
+    return f"lang:{language}"
+
+
+def default_language(language: str) -> str:
+    return f"dl:{language}"
+
+
+def topics() -> str:
+    return "t"
+
+
+def topic(topic_id: str) -> str:
+    return f"t:{topic_id}"
+
+
+def menu_entry(entry_id: str) -> str:
+    return f"e:{entry_id}"
+
+
+def related(language: str, entry_id: str) -> str:
+    return f"q:{language}:{entry_id}"
+
+
+def suggestion(language: str, entry_id: str) -> str:
+    return f"s:{language}:{entry_id}"
+
+
+def feedback(helpful: bool, language: str, entry_id: str) -> str:
+    return f"fb:{int(helpful)}:{language}:{entry_id}"
+
+
+def ask_team(question_id: int | None = None) -> str:
+    return "ask" if question_id is None else f"ask:{question_id}"

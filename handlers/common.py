@@ -1,0 +1,132 @@
+"""What every handler needs: the engine, the store, the user's language, safe HTML sending."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.formatting import split_html
+from bot.storage import Storage
+from handlers import texts
+from handlers.rules import language_from_code
+
+log = logging.getLogger(__name__)
+
+# Keys of `application.bot_data`, filled by `bot.app.build_application`.
+ENGINE, STORAGE, SETTINGS = "engine", "storage", "settings"
+
+
+def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
+    return context.bot_data[ENGINE]
+
+
+def storage_of(context: ContextTypes.DEFAULT_TYPE) -> Storage:
+    return context.bot_data[STORAGE]
+
+
+def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
+    return context.bot_data[SETTINGS]
+
+
+async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The user's stored choice, else Telegram's language_code if fr/de/en, else the default.
+
+    SQLite writes wait for the disk (synchronous=FULL), so storage runs in a worker thread and
+    the event loop keeps serving other users.
+    """
+    default = settings_of(context).default_language
+    user = update.effective_user
+    if user is None:
+        return default
+    stored = await asyncio.to_thread(storage_of(context).language, user.id)
+    return stored or language_from_code(user.language_code, default)
+
+
+async def send_html(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Send `text` to the update's chat, split if longer than one message; the keyboard goes
+    under the last part, which is returned."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    parts = split_html(text)
+    message = None
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        message = await context.bot.send_message(
+            chat.id, part, reply_markup=reply_markup if last else None
+        )
+    return message
+
+
+async def edit_html(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Replace the text of the message whose button was tapped (menus navigate in place).
+
+    A message that is too old to edit gets a new message instead; a tap that changes nothing
+    (the same button twice) is not an error.
+    """
+    query = update.callback_query
+    message = query.message if query else None
+    parts = split_html(text)
+    if message is None or not message.is_accessible:
+        await send_html(update, context, text, reply_markup)
+        return
+    try:
+        await query.edit_message_text(
+            parts[0], reply_markup=reply_markup if len(parts) == 1 else None
+        )
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return
+        if "can't be edited" in exc.message.lower() or "not found" in exc.message.lower():
+            await send_html(update, context, text, reply_markup)
+            return
+        raise
+    for i, part in enumerate(parts[1:], start=2):
+        await context.bot.send_message(
+            message.chat.id, part, reply_markup=reply_markup if i == len(parts) else None
+        )
+
+
+async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log any exception a handler raised and tell a private-chat user; the bot keeps going.
+
+    The update itself is not logged: it holds what the user wrote.
+    """
+    update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Forbidden):  # the user blocked the bot: nobody to tell
+        log.info("update %s: %s", update_id, context.error)
+        return
+    log.error("error while handling update %s", update_id, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != ChatType.PRIVATE:
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer()
+    except TelegramError:
+        pass  # already answered by the handler, or too old: nothing is spinning
+    try:
+        language = await user_language(update, context)
+        await context.bot.send_message(
+            update.effective_chat.id, texts.something_went_wrong(language)
+        )
+    except Exception as exc:  # the error handler must never raise itself
+        log.warning("could not tell the user about the error: %s", exc)

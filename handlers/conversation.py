@@ -1,0 +1,261 @@
+"""The private conversation: /start, /help, /privacy, /language, questions and their buttons.
+
+Also the polite answers to everything that is not a question (photos, edits, very long
+messages, unknown commands, stale buttons): the user never meets silence or a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.engine import ANSWER, SMALLTALK, SUGGEST
+from bot.formatting import escape
+from handlers import callbacks, keyboards, texts
+from handlers.common import (
+    edit_html,
+    engine_of,
+    send_html,
+    storage_of,
+    user_language,
+)
+from handlers.rules import (
+    MAX_QUESTION_LENGTH,
+    TOO_LONG,
+    question_problem,
+    reply_language,
+    strip_mention,
+)
+from handlers.topics import send_topic
+
+log = logging.getLogger(__name__)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: welcome and language picker. `/start <topic or entry id>` (deep links from QR
+    codes on posters) opens that topic or answer directly."""
+    language = await user_language(update, context)
+    if context.args and await open_deep_link(update, context, context.args[0], language):
+        return
+    user = update.effective_user
+    await send_html(
+        update,
+        context,
+        texts.welcome(language, user.first_name if user else None),
+        keyboards.language_picker(),
+    )
+
+
+async def open_deep_link(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str, language: str
+) -> bool:
+    """Show the topic or entry named by a deep-link payload; False if it names neither."""
+    kb = engine_of(context).kb
+    key = payload.strip().lower()
+    topic = kb.topic(key)
+    if topic is not None:
+        await send_topic(update, context, topic, language)
+        return True
+    entry = kb.entries.get(key)
+    if entry is not None:
+        await send_html(
+            update,
+            context,
+            texts.answer(entry, language),
+            keyboards.answer_keyboard(kb, entry, language),
+        )
+        return True
+    log.debug("unknown deep-link payload %r", payload[:64])
+    return False
+
+
+async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: what the bot can do."""
+    language = await user_language(update, context)
+    kb = engine_of(context).kb
+    await send_html(update, context, texts.help_text(language, len(kb), len(kb.topics)))
+
+
+async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/privacy: what is stored and for how long."""
+    language = await user_language(update, context)
+    await send_html(update, context, texts.privacy_text(language))
+
+
+async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/language: the language picker."""
+    language = await user_language(update, context)
+    await send_html(update, context, texts.choose_language(language), keyboards.language_picker())
+
+
+async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A picker button (`lang:<xx>`): store the choice; the picker becomes the confirmation."""
+    query = update.callback_query
+    language = context.matches[0].group(1)
+    await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
+    await query.answer()
+    await edit_html(update, context, texts.language_set(language))
+
+
+async def set_default_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Always answer in …" under an answer (`dl:<xx>`): store it, confirm, drop the button."""
+    query = update.callback_query
+    language = context.matches[0].group(1)
+    await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
+    await query.answer(texts.default_language_set(language))
+    if query.message is not None and query.message.is_accessible:
+        await query.edit_message_reply_markup(
+            keyboards.without_buttons(query.message.reply_markup, callbacks.DEFAULT_LANGUAGE_PREFIX)
+        )
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text message in a private chat: answer, suggest or escalate it."""
+    await answer_text(update, context, update.effective_message.text)
+
+
+async def answer_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message that mentions the bot in a group: the rest of it is the question."""
+    question = strip_mention(update.effective_message.text or "", context.bot.username)
+    if question is not None:
+        await answer_text(update, context, question)
+
+
+async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """Answer in the question's language when it is clearly another one than the user's,
+    with a button to make that language the default; log the question for FAQ editors."""
+    preferred = await user_language(update, context)
+    problem = question_problem(text)
+    if problem == TOO_LONG:
+        reply = texts.too_long(preferred, len(text), MAX_QUESTION_LENGTH)
+        await send_html(update, context, reply)
+        return
+    if problem is not None:
+        await send_html(update, context, texts.empty(preferred))
+        return
+
+    engine = engine_of(context)
+    language = reply_language(engine.detect(text, preferred), preferred)
+    decision = engine.decide(text, language=language, default_language=preferred)
+    user_id = update.effective_user.id if update.effective_user else None
+    log.debug("question from %s: %r", user_id, text)
+    if decision.status == SMALLTALK:
+        await send_html(update, context, escape(decision.text))
+        return
+
+    question_id = await asyncio.to_thread(
+        storage_of(context).log_question,
+        user_id,
+        language,
+        text,
+        decision.status,
+        decision.faq_id,
+        decision.score,
+    )
+    log.info(
+        "question #%d: %s %s (%.0f, %s)",
+        question_id,
+        decision.status,
+        decision.faq_id or "-",
+        decision.score,
+        language,
+    )
+    offer_default = language != preferred
+    kb = engine.kb
+    if decision.status == ANSWER:
+        entry = kb.entries[decision.faq_id]
+        markup = keyboards.answer_keyboard(kb, entry, language, question_id, offer_default)
+        await send_html(update, context, texts.answer(entry, language), markup)
+    elif decision.status == SUGGEST:
+        markup = keyboards.suggestions_keyboard(
+            kb, decision.suggestions, language, question_id, offer_default
+        )
+        await send_html(update, context, texts.suggestions(language), markup)
+    else:
+        markup = keyboards.escalation_keyboard(language, question_id, offer_default)
+        await send_html(update, context, escape(decision.text), markup)
+
+
+async def show_related(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A related-question button (`q:<lang>:<id>`): its answer as a new message."""
+    query = update.callback_query
+    language, entry_id = context.matches[0].groups()
+    kb = engine_of(context).kb
+    entry = kb.entries.get(entry_id)
+    if entry is None:
+        await query.answer(texts.expired_button(language))
+        return
+    await query.answer()
+    markup = keyboards.answer_keyboard(kb, entry, language)
+    await send_html(update, context, texts.answer(entry, language), markup)
+
+
+async def pick_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A "did you mean" button (`s:<lang>:<id>`): that message becomes the answer."""
+    query = update.callback_query
+    language, entry_id = context.matches[0].groups()
+    kb = engine_of(context).kb
+    entry = kb.entries.get(entry_id)
+    if entry is None:
+        await query.answer(texts.expired_button(language))
+        return
+    await query.answer()
+    markup = keyboards.answer_keyboard(kb, entry, language)
+    await edit_html(update, context, texts.answer(entry, language), markup)
+
+
+async def record_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👍/👎 (`fb:<1|0>:<lang>:<id>`): store it for FAQ editors; one vote per answer message."""
+    query = update.callback_query
+    helpful, language, entry_id = context.matches[0].groups()
+    if entry_id not in engine_of(context).kb.entries:
+        await query.answer(texts.expired_button(language))
+        return
+    await asyncio.to_thread(
+        storage_of(context).add_feedback, query.from_user.id, entry_id, language, helpful == "1"
+    )
+    await query.answer(texts.feedback_thanks(language, helpful == "1"))
+    if query.message is not None and query.message.is_accessible:
+        await query.edit_message_reply_markup(
+            keyboards.without_buttons(query.message.reply_markup, callbacks.FEEDBACK_PREFIX)
+        )
+
+
+async def ask_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Ask the team" (`ask`, `ask:<question id>`): a placeholder until tickets exist.
+
+    The escalation issue replaces this handler; the question id in the data says which
+    logged question the user wants to hand over.
+    """
+    query = update.callback_query
+    language = await user_language(update, context)
+    await query.answer()
+    await send_html(update, context, texts.team_soon(language))
+
+
+async def reply_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Photos, voice, stickers, files, locations…: ask for a typed question."""
+    language = await user_language(update, context)
+    await send_html(update, context, texts.not_text(language))
+
+
+async def reply_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message: only new messages are read; say so rather than stay silent."""
+    language = await user_language(update, context)
+    await send_html(update, context, texts.edited(language))
+
+
+async def reply_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = await user_language(update, context)
+    await send_html(update, context, texts.unknown_command(language))
+
+
+async def reply_expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Callback data no handler recognises (an old or forged button): a polite toast."""
+    query = update.callback_query
+    language = await user_language(update, context)
+    log.debug("unknown callback data %r", (query.data or "")[:64])
+    await query.answer(texts.expired_button(language))

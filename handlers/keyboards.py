@@ -1,0 +1,126 @@
+"""The inline keyboards under the bot's messages; button labels in the message's language."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, gettext_for
+from bot.knowledge import Entry, KnowledgeBase, Topic
+from bot.matcher import Candidate
+from handlers import callbacks
+
+MAX_RELATED = 3
+
+log = logging.getLogger(__name__)
+
+
+def _button(label: str, data: str) -> InlineKeyboardButton | None:
+    """A callback button, or None (logged) when its data would exceed Telegram's 64 bytes."""
+    if not callbacks.fits(data):
+        log.warning("callback data %r is too long for Telegram; button dropped", data)
+        return None
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def _markup(rows: Iterable[Sequence[InlineKeyboardButton | None]]) -> InlineKeyboardMarkup:
+    kept = [[b for b in row if b is not None] for row in rows]
+    return InlineKeyboardMarkup([row for row in kept if row])
+
+
+def language_picker() -> InlineKeyboardMarkup:
+    return _markup(
+        [[_button(LANGUAGE_NAMES[lang], callbacks.language_choice(lang)) for lang in LANGUAGES]]
+    )
+
+
+def _ask_row(language: str, question_id: int | None, label: str | None = None) -> list:
+    _ = gettext_for(language)
+    return [_button(label or _("Ask the team"), callbacks.ask_team(question_id))]
+
+
+def _default_language_row(offer_default: bool, language: str) -> list:
+    if not offer_default:
+        return []
+    _ = gettext_for(language)
+    return [_button(_("Always answer in English"), callbacks.default_language(language))]
+
+
+def answer_keyboard(
+    kb: KnowledgeBase,
+    entry: Entry,
+    language: str,
+    question_id: int | None = None,
+    offer_default: bool = False,
+) -> InlineKeyboardMarkup:
+    """Related questions, 👍/👎, "Ask the team" and, when the answer is in another language
+    than the user's, a button to make it the default."""
+    related = [r for r in entry.related if r in kb.entries][:MAX_RELATED]
+    rows = [
+        [_button(kb.entries[r].title(language), callbacks.related(language, r))] for r in related
+    ]
+    rows.append(
+        [
+            _button("👍", callbacks.feedback(True, language, entry.id)),
+            _button("👎", callbacks.feedback(False, language, entry.id)),
+        ]
+    )
+    rows.append(_ask_row(language, question_id))
+    rows.append(_default_language_row(offer_default, language))
+    return _markup(rows)
+
+
+def suggestions_keyboard(
+    kb: KnowledgeBase,
+    suggestions: Sequence[Candidate],
+    language: str,
+    question_id: int | None = None,
+    offer_default: bool = False,
+) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    rows = [
+        [_button(kb.entries[c.faq_id].title(language), callbacks.suggestion(language, c.faq_id))]
+        for c in suggestions
+        if c.faq_id in kb.entries
+    ]
+    rows.append(_ask_row(language, question_id, _("None of these — ask the team")))
+    rows.append(_default_language_row(offer_default, language))
+    return _markup(rows)
+
+
+def escalation_keyboard(
+    language: str, question_id: int | None = None, offer_default: bool = False
+) -> InlineKeyboardMarkup:
+    return _markup(
+        [_ask_row(language, question_id), _default_language_row(offer_default, language)]
+    )
+
+
+def topics_keyboard(kb: KnowledgeBase, language: str) -> InlineKeyboardMarkup:
+    return _markup([[_button(t.names[language], callbacks.topic(t.id))] for t in kb.topics])
+
+
+def topic_keyboard(kb: KnowledgeBase, topic: Topic, language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    rows = [
+        [_button(kb.entries[e].title(language), callbacks.menu_entry(e))]
+        for e in topic.entry_ids
+        if e in kb.entries
+    ]
+    rows.append([_button("« " + _("Back"), callbacks.topics())])
+    return _markup(rows)
+
+
+def menu_entry_keyboard(entry: Entry, language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    return _markup([[_button("« " + _("Back"), callbacks.topic(entry.topic))]])
+
+
+def without_buttons(markup: InlineKeyboardMarkup | None, prefix: str) -> InlineKeyboardMarkup:
+    """`markup` minus the buttons whose callback data starts with `prefix` (one-shot buttons)."""
+    rows = markup.inline_keyboard if markup else ()
+    return _markup(
+        [b for b in row if not str(b.callback_data or "").startswith(prefix)] for row in rows
+    )
