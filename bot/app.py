@@ -30,8 +30,9 @@ from bot.engine import Engine
 from bot.i18n import LANGUAGES
 from bot.retention import purge_question_log
 from bot.storage import Storage
-from handlers import callbacks, conversation, topics
-from handlers.common import ENGINE, SETTINGS, STORAGE, report_error, storage_of
+from bot.tickets import TicketDesk
+from handlers import callbacks, conversation, escalation, topics
+from handlers.common import DESK, ENGINE, SETTINGS, STORAGE, report_error, storage_of
 from handlers.texts import command_descriptions
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,14 @@ def build_application(settings: Settings, engine: Engine, storage: Storage) -> A
         .post_init(register_commands)
         .build()
     )
-    application.bot_data.update({ENGINE: engine, STORAGE: storage, SETTINGS: settings})
+    application.bot_data.update(
+        {
+            ENGINE: engine,
+            STORAGE: storage,
+            SETTINGS: settings,
+            DESK: TicketDesk(storage, settings.ticket_limits),
+        }
+    )
 
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
@@ -88,6 +96,7 @@ def build_application(settings: Settings, engine: Engine, storage: Storage) -> A
             CommandHandler("privacy", conversation.show_privacy, new_message),
             CommandHandler("language", conversation.choose_language, new_message),
             CommandHandler("topics", topics.show_topics, new_message),
+            CommandHandler("ask", escalation.ask_command, new_message & private),
             MessageHandler(
                 new_message & private & filters.COMMAND, conversation.reply_unknown_command
             ),
@@ -113,10 +122,21 @@ def build_application(settings: Settings, engine: Engine, storage: Storage) -> A
             CallbackQueryHandler(conversation.show_related, callbacks.RELATED),
             CallbackQueryHandler(conversation.pick_suggestion, callbacks.SUGGESTION),
             CallbackQueryHandler(conversation.record_feedback, callbacks.FEEDBACK),
-            CallbackQueryHandler(conversation.ask_team, callbacks.ASK_TEAM),
+            CallbackQueryHandler(escalation.ask_team, callbacks.ASK_TEAM),
+            CallbackQueryHandler(escalation.take_ticket, callbacks.STAFF_TAKE),
+            CallbackQueryHandler(escalation.close_ticket, callbacks.STAFF_CLOSE),
             CallbackQueryHandler(conversation.reply_expired_button),
         ]
     )
+    if settings.staff_chat_id is not None:
+        # Before the conversation (group 0): a reply under a ticket is an answer for its user.
+        application.add_handler(
+            MessageHandler(
+                new_message & filters.Chat(settings.staff_chat_id) & filters.REPLY & filters.TEXT,
+                escalation.route_staff_reply,
+            ),
+            group=-1,
+        )
     application.add_error_handler(report_error)
     application.job_queue.run_repeating(
         purge_old_questions, interval=PURGE_INTERVAL, first=FIRST_PURGE, name="purge"

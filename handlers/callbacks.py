@@ -14,6 +14,8 @@ pattern below is answered politely by a catch-all handler.
     s:de:kmo-what      a suggestion picked: the "did you mean" message becomes the answer
     fb:1:de:kmo-what   feedback on an answer: 1 helpful, 0 not helpful
     ask / ask:17       ask the team (17: the id of the question in the question log)
+    tk:12              staff: "I take it" on the card of ticket 12
+    tx:12              staff: close ticket 12
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ RELATED = rf"^q:{_LANG}:{_ID}$"
 SUGGESTION = rf"^s:{_LANG}:{_ID}$"
 FEEDBACK = rf"^fb:([01]):{_LANG}:{_ID}$"
 ASK_TEAM = r"^ask(?::(\d{1,19}))?$"
+STAFF_TAKE = r"^tk:(\d{1,19})$"
+STAFF_CLOSE = r"^tx:(\d{1,19})$"
 
 FEEDBACK_PREFIX = "fb:"
 DEFAULT_LANGUAGE_PREFIX = "dl:"
@@ -76,3 +80,11 @@ def feedback(helpful: bool, language: str, entry_id: str) -> str:
 
 def ask_team(question_id: int | None = None) -> str:
     return "ask" if question_id is None else f"ask:{question_id}"
+
+
+def staff_take(ticket_id: int) -> str:
+    return f"tk:{ticket_id}"
+
+
+def staff_close(ticket_id: int) -> str:
+    return f"tx:{ticket_id}"

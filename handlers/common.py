@@ -20,7 +20,7 @@ from handlers.rules import language_from_code
 log = logging.getLogger(__name__)
 
 # Keys of `application.bot_data`, filled by `bot.app.build_application`.
-ENGINE, STORAGE, SETTINGS = "engine", "storage", "settings"
+ENGINE, STORAGE, SETTINGS, DESK = "engine", "storage", "settings", "desk"
 
 
 def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:

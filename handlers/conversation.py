@@ -224,18 +224,6 @@ async def record_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
 
 
-async def ask_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ "Ask the team" (`ask`, `ask:<question id>`): a placeholder until tickets exist.
-
-    The escalation issue replaces this handler; the question id in the data says which
-    logged question the user wants to hand over.
-    """
-    query = update.callback_query
-    language = await user_language(update, context)
-    await query.answer()
-    await send_html(update, context, texts.team_soon(language))
-
-
 async def reply_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Photos, voice, stickers, files, locations…: ask for a typed question."""
     language = await user_language(update, context)

@@ -124,3 +124,16 @@ def without_buttons(markup: InlineKeyboardMarkup | None, prefix: str) -> InlineK
     return _markup(
         [b for b in row if not str(b.callback_data or "").startswith(prefix)] for row in rows
     )
+
+
+def staff_card_keyboard(ticket_id: int, language: str) -> InlineKeyboardMarkup:
+    """Under a ticket card in the staff chat: "I take it" and "Close"."""
+    _ = gettext_for(language)
+    return _markup(
+        [
+            [
+                _button(_("I take it"), callbacks.staff_take(ticket_id)),
+                _button(_("Close"), callbacks.staff_close(ticket_id)),
+            ]
+        ]
+    )

@@ -130,15 +130,117 @@ def suggestions(language: str) -> str:
     return escape(_("I am not sure I understood. Did you mean:"))
 
 
-def team_soon(language: str) -> str:
+def ticket_created(language: str, ticket_id: int) -> str:
     _ = gettext_for(language)
     return escape(
         _(
-            "Thank you. Asking the team directly from this chat is coming very soon: the "
-            "team will be reachable here. Meanwhile, try /topics or ask your question in "
+            "Thank you, your question has been sent to the team as ticket #{number}. The "
+            "answer will arrive here, in this chat."
+        ).format(number=ticket_id)
+    )
+
+
+def team_unreachable(language: str, ticket_id: int) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "Thank you, your question is saved as ticket #{number}, but the team cannot be "
+            "reached from this chat yet. Meanwhile, try /topics or ask your question in "
             "other words."
+        ).format(number=ticket_id)
+    )
+
+
+def ticket_banned(language: str) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "Sorry, I cannot pass your questions on to the team any more. The FAQ and "
+            "/topics remain available."
         )
     )
+
+
+def ticket_limit(language: str) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "You already have several questions waiting for the team. Please wait for their "
+            "answers before asking a new one; the FAQ and /topics remain available."
+        )
+    )
+
+
+def ask_usage(language: str) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _("Send /ask followed by your question, for example: /ask Who can join the programme?")
+    )
+
+
+def staff_answer(language: str, answer_text: str) -> str:
+    """A staff answer as the user receives it: a bold header, then the answer, escaped."""
+    _ = gettext_for(language)
+    return bold(_("Answer from the Territoire d'Industrie team")) + "\n\n" + escape(answer_text)
+
+
+def staff_card(
+    language: str,
+    ticket_id: int,
+    question: str,
+    user_name: str,
+    username: str | None,
+    ticket_language: str,
+    guesses: tuple[tuple[str, float], ...],
+) -> str:
+    """A ticket as staff see it in the staff chat; everything that came from a user escaped."""
+    _ = gettext_for(language)
+    who = user_name or "?"
+    if username:
+        who += f" (@{username})"
+    if guesses:
+        best = ", ".join(
+            f"{faq_id} ({format_number(round(score), language)})" for faq_id, score in guesses
+        )
+    else:
+        best = _("none")
+    lines = [
+        bold(_("Ticket #{number}").format(number=ticket_id)),
+        escape(_("From: {name}").format(name=who)),
+        escape(_("Language: {language}").format(language=LANGUAGE_NAMES[ticket_language])),
+        "",
+        escape(question),
+        "",
+        escape(_("Best guesses: {guesses}").format(guesses=best)),
+        escape(_("Reply to this message to answer the user.")),
+    ]
+    return "\n".join(lines)
+
+
+def staff_undelivered(language: str, ticket_id: int) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "The answer to ticket #{number} could not be delivered: the user has blocked "
+            "the bot or deleted the chat. The ticket is flagged."
+        ).format(number=ticket_id)
+    )
+
+
+def staff_delivered(language: str, ticket_id: int) -> str:
+    """A toast-like short confirmation: plain text."""
+    _ = gettext_for(language)
+    return _("Answer to ticket #{number} delivered.").format(number=ticket_id)
+
+
+def staff_taken(language: str, ticket_id: int, name: str) -> str:
+    _ = gettext_for(language)
+    return escape(_("Ticket #{number} taken by {name}.").format(number=ticket_id, name=name))
+
+
+def staff_closed(language: str, ticket_id: int, name: str) -> str:
+    _ = gettext_for(language)
+    return escape(_("Ticket #{number} closed by {name}.").format(number=ticket_id, name=name))
 
 
 def not_text(language: str) -> str:

@@ -273,8 +273,8 @@ async def test_escalation_offers_the_team_and_is_logged(bot: RunningBot):
     assert buttons(reply) == [("Demander à l'équipe", f"ask:{row['id']}")]
 
     await bot.tap(ANNA, reply, f"ask:{row['id']}")
-    [_, placeholder] = await bot.api.wait_for_message(ANNA, count=2)
-    assert placeholder.result["text"].startswith("Merci. Très bientôt")
+    [_, confirmation] = await bot.api.wait_for_message(ANNA, count=2)
+    assert confirmation.result["text"] == texts.ticket_created("fr", 1)
 
 
 async def test_smalltalk_is_answered_kindly_and_not_logged(bot: RunningBot):
