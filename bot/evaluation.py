@@ -96,7 +96,8 @@ def format_report(report: EvalReport) -> str:
     lines = ["language  in-scope right   out-of-scope not answered"]
     for lang in LANGUAGES:
         lines.append(
-            f"{lang:<9} {report.right[lang]:>3}/{report.total[lang]:<3} {report.accuracy(lang):6.1%}"
+            f"{lang:<9} {report.right[lang]:>3}/{report.total[lang]:<3}"
+            f" {report.accuracy(lang):6.1%}"
             f"   {report.out_right[lang]:>3}/{report.out_total[lang]:<3}"
             f" {report.out_of_scope_rate(lang):6.1%}"
         )

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# The compiled catalogs: FAQBOT_LOCALES_DIR (set by the Docker image, see scripts/install.sh),
+# else locales/ beside the package (a source checkout or an editable install).
+LOCALES_DIR = Path(
+    os.environ.get("FAQBOT_LOCALES_DIR", "").strip()
+    or Path(__file__).resolve().parent.parent / "locales"
+)
 DOMAIN = "messages"
 LANGUAGES = ("fr", "de", "en")
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "de": "🇩🇪 Deutsch", "en": "🇬🇧 English"}
@@ -53,3 +60,11 @@ def gettext_for(language: str) -> Callable[[str], str]:
 def format_number(value: float, language: str) -> str:
     """3 430 / 3.430 / 3,430, as the user's locale writes it."""
     return format_decimal(value, locale=language)
+
+
+def format_duration(seconds: float, language: str) -> str:
+    """A rounded duration as the user's locale says it: "90 minutes", "26 Stunden", "3 jours".
+
+    A unit is used from two of it on, so "26 hours" stays hours rather than "1 day".
+    """
+    return format_timedelta(max(seconds, 0.0), threshold=2, locale=language)

@@ -31,6 +31,9 @@ class MatchSettings:
     typo_cutoff: float = 84.0
     # Words this short must match exactly ("pme" is not "pmi").
     exact_below: int = 4
+    # Shortest part of a compound word looked up on its own, and the discount of such a match.
+    compound_part: int = 4
+    compound_discount: float = 0.85
     # Vocabulary words each question word may meet.
     neighbours: int = 3
     # Weight of a question word that meets nothing in the FAQ: context ("my company in Basel")
@@ -48,7 +51,8 @@ class MatchSettings:
 
 # Words that mark a request the article never answers: prices, hours, deadlines, contacts,
 # jobs. Words the FAQ itself uses in another sense stay out ("s'adresse", "ouvert aux
-# entreprises", "salariés", "candidaté", "number of visitors"). They weigh heavily so that "how much does FORMLAB cost" is not answered with FORMLAB.
+# entreprises", "salariés", "candidaté", "number of visitors"). A question holding one is
+# never answered with confidence: "how much does FORMLAB cost" is not "what is FORMLAB".
 OUT_OF_SCOPE_CUES = frozenset(
     """
     prix tarif tarifs cout couts coute coutent payant gratuit gratuite frais horaire horaires
@@ -62,7 +66,7 @@ OUT_OF_SCOPE_CUES = frozenset(
     beitrag beitrage mitgliedsbeitrag cotisation membership
     price prices cost costs fee fees hours opening deadline deadlines registration enrol
     enroll subsidy subsidies grant grants phone telephone email parking salary vacancy
-    vacancies internship tomorrow weather next ticket tickets
+    vacancies internship tomorrow weather next ticket tickets address addresses
     """.split()
 )
 
@@ -119,7 +123,29 @@ class MatchIndex:
             score_cutoff=self.settings.typo_cutoff,
             limit=self.settings.neighbours,
         )
-        return tuple((w, 1.0 if w == word else score / 100.0) for w, score, _ in found)
+        near = tuple((w, 1.0 if w == word else score / 100.0) for w, score, _ in found)
+        if near or len(word) < 2 * self.settings.compound_part:
+            return near
+        return self._compound_parts(word)
+
+    def _compound_parts(self, word: str) -> tuple[tuple[str, float], ...]:
+        """German compounds the FAQ writes otherwise ("Pilotgebiete", "Besucherzahlen 2018"):
+        the best split into two parts that both meet vocabulary words, a little discounted."""
+        best: tuple[tuple[str, float], ...] = ()
+        best_sim = 0.0
+        part = self.settings.compound_part
+        for cut in range(part, len(word) - part + 1):
+            head, tail = self._neighbours(word[:cut]), self._neighbours(word[cut:])
+            if head and tail:
+                sim = (head[0][1] * cut + tail[0][1] * (len(word) - cut)) / len(word)
+                if sim > best_sim:
+                    best_sim = sim
+                    discount = self.settings.compound_discount
+                    best = (
+                        (head[0][0], head[0][1] * discount),
+                        (tail[0][0], tail[0][1] * discount),
+                    )
+        return best
 
 
 def build_index(

@@ -77,6 +77,22 @@ QUESTION_WORDS = {
     "why": "qwhy",
 }
 
+# Cross-border: the neighbour countries, their people and their border towns, in any of the
+# three languages, are one token each ("Basel", "Schweizer", "suisses").
+NEIGHBOUR_WORDS = {
+    **dict.fromkeys(
+        "suisse suisses schweiz schweizer schweizerin switzerland swiss basel bale zurich "
+        "geneve genf".split(),
+        "qswitzerland",
+    ),
+    **dict.fromkeys(
+        "allemagne deutschland germany germans allemands deutsche freiburg lorrach loerrach "
+        "karlsruhe stuttgart".split(),
+        "qgermany",
+    ),
+}
+SHARED_WORDS = {**QUESTION_WORDS, **NEIGHBOUR_WORDS}
+
 
 def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
     """The content words of a text: folded, without stop words and one-letter words.
@@ -86,7 +102,7 @@ def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
     folded = _QUESTION_PHRASES.sub(lambda m: "howmany" if "ow" in m[0] else "wieviel", fold(text))
     out = []
     for w in folded.split():
-        w = QUESTION_WORDS.get(w, w)
+        w = SHARED_WORDS.get(w, w)
         if w not in stopwords and (len(w) > 1 or w.isdigit()):
             out.append(w)
     return out

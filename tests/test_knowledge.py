@@ -87,7 +87,9 @@ def test_duplicate_ids_across_files(tmp_path):
 
 
 def test_unknown_field_is_reported(tmp_path):
-    problems = messages(write(tmp_path, ENTRY.replace("[RELATED]", "[]").replace("answer:", "anwser:")))
+    problems = messages(
+        write(tmp_path, ENTRY.replace("[RELATED]", "[]").replace("answer:", "anwser:"))
+    )
     assert any("unknown field 'anwser'" in p for p in problems)
 
 
