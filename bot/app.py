@@ -31,14 +31,23 @@ from bot.i18n import LANGUAGES
 from bot.retention import purge_question_log
 from bot.storage import Storage
 from bot.tickets import TicketDesk
-from handlers import callbacks, conversation, escalation, topics
-from handlers.common import DESK, ENGINE, SETTINGS, STORAGE, report_error, storage_of
+from handlers import callbacks, conversation, escalation, forget, staff, topics
+from handlers.common import (
+    DESK,
+    ENGINE,
+    SETTINGS,
+    STORAGE,
+    report_error,
+    settings_of,
+    storage_of,
+)
 from handlers.texts import command_descriptions
 
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = timedelta(days=1)
 FIRST_PURGE = timedelta(minutes=5)
+FIRST_DIGEST = timedelta(minutes=1)
 
 
 async def register_commands(application: Application) -> None:
@@ -54,11 +63,17 @@ async def register_commands(application: Application) -> None:
             log.warning("could not set the %s command menu: %s", language_code or "default", exc)
 
 
-async def purge_old_questions(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Daily job: delete questions and feedback older than /privacy promises."""
-    deleted = await asyncio.to_thread(purge_question_log, storage_of(context))
+async def purge_old_data(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily job: delete questions, feedback and closed tickets older than /privacy promises
+    (FAQBOT_RETENTION_DAYS)."""
+    days = settings_of(context).retention_days
+    desk: TicketDesk = context.bot_data[DESK]
+    deleted = await asyncio.to_thread(purge_question_log, storage_of(context), days, desk.now())
     if deleted:
         log.info("purged %d old question-log and feedback rows", deleted)
+    tickets = await asyncio.to_thread(desk.purge_closed, days)
+    if tickets:
+        log.info("purged %d tickets closed more than %s days ago", tickets, days)
 
 
 def build_application(settings: Settings, engine: Engine, storage: Storage) -> Application:
@@ -97,6 +112,13 @@ def build_application(settings: Settings, engine: Engine, storage: Storage) -> A
             CommandHandler("language", conversation.choose_language, new_message),
             CommandHandler("topics", topics.show_topics, new_message),
             CommandHandler("ask", escalation.ask_command, new_message & private),
+            CommandHandler("forget", forget.ask_to_forget, new_message & private),
+            # Staff commands: silent outside the staff chat, and before the private chats'
+            # "unknown command" answer so that nobody learns they exist.
+            *(
+                CommandHandler(name, handler, new_message)
+                for name, handler in staff.COMMANDS.items()
+            ),
             MessageHandler(
                 new_message & private & filters.COMMAND, conversation.reply_unknown_command
             ),
@@ -125,22 +147,36 @@ def build_application(settings: Settings, engine: Engine, storage: Storage) -> A
             CallbackQueryHandler(escalation.ask_team, callbacks.ASK_TEAM),
             CallbackQueryHandler(escalation.take_ticket, callbacks.STAFF_TAKE),
             CallbackQueryHandler(escalation.close_ticket, callbacks.STAFF_CLOSE),
+            CallbackQueryHandler(escalation.answer_with_entry, callbacks.STAFF_FAQ_ANSWER),
+            CallbackQueryHandler(forget.confirm_forget, callbacks.FORGET),
             CallbackQueryHandler(conversation.reply_expired_button),
         ]
     )
+    # Before the conversation (group 0): a reply to a message of a ticket is an answer for its
+    # user (in the staff chat) or a follow-up for staff (elsewhere). Replies to anything else
+    # go on to group 0.
+    replies = new_message & filters.REPLY & filters.TEXT & ~filters.COMMAND
     if settings.staff_chat_id is not None:
-        # Before the conversation (group 0): a reply under a ticket is an answer for its user.
         application.add_handler(
             MessageHandler(
-                new_message & filters.Chat(settings.staff_chat_id) & filters.REPLY & filters.TEXT,
-                escalation.route_staff_reply,
+                replies & filters.Chat(settings.staff_chat_id), escalation.route_staff_reply
             ),
             group=-1,
         )
+    application.add_handler(
+        MessageHandler(replies & not_staff, escalation.route_user_reply), group=-1
+    )
     application.add_error_handler(report_error)
     application.job_queue.run_repeating(
-        purge_old_questions, interval=PURGE_INTERVAL, first=FIRST_PURGE, name="purge"
+        purge_old_data, interval=PURGE_INTERVAL, first=FIRST_PURGE, name="purge"
     )
+    if settings.staff_chat_id is not None:
+        application.job_queue.run_repeating(
+            staff.post_digest,
+            interval=timedelta(minutes=settings.digest_interval_minutes),
+            first=FIRST_DIGEST,
+            name="digest",
+        )
     return application
 
 

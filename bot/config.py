@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.engine import Thresholds
 from bot.knowledge import DEFAULT_FAQ_DIR
+from bot.retention import RETENTION_DAYS
 from bot.tickets import TicketLimits
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -39,6 +40,13 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default)
+    if not value > 0:
+        raise ConfigError(f"{name} must be more than 0, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str | None = None
@@ -50,6 +58,11 @@ class Settings:
     default_language: str = "fr"
     thresholds: Thresholds = field(default_factory=Thresholds)
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
+    # The staff digest: tickets waiting longer than this, checked every `digest_interval_minutes`.
+    digest_after_hours: float = 24.0
+    digest_interval_minutes: float = 60.0
+    # Questions, feedback and closed tickets are deleted after this many days (see /privacy).
+    retention_days: int = RETENTION_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,4 +98,9 @@ class Settings:
                 max_open_per_user=_count(env, "FAQBOT_MAX_OPEN_TICKETS", limits.max_open_per_user),
                 max_per_hour=_count(env, "FAQBOT_MAX_TICKETS_PER_HOUR", limits.max_per_hour),
             ),
+            digest_after_hours=_positive(env, "FAQBOT_DIGEST_AFTER_HOURS", cls.digest_after_hours),
+            digest_interval_minutes=_positive(
+                env, "FAQBOT_DIGEST_INTERVAL_MINUTES", cls.digest_interval_minutes
+            ),
+            retention_days=_count(env, "FAQBOT_RETENTION_DAYS", RETENTION_DAYS),
         )

@@ -1,8 +1,9 @@
 """How long the question log and feedback are kept, and the purge that enforces it.
 
-`/privacy` promises users that their questions and feedback are deleted after
-`RETENTION_DAYS`; the bot runs `purge_question_log` once a day (a `JobQueue` job in
-`bot/app.py`) so that the promise holds. Tickets have their own purge (`bot/tickets.py`).
+`/privacy` promises users that their questions, their feedback and their closed tickets are
+deleted after FAQBOT_RETENTION_DAYS (default `RETENTION_DAYS`); once a day the bot runs
+`purge_question_log` and `TicketDesk.purge_closed` (`bot/tickets.py`) with that number (the
+"purge" `JobQueue` job in `bot/app.py`) so that the promise holds.
 """
 
 from __future__ import annotations

@@ -82,6 +82,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ticket_messages_staff ON ticket_messages (staff_chat_message_id);
     CREATE INDEX ticket_messages_user ON ticket_messages (user_chat_message_id);
     """,
+    # 3: whether the staff digest already listed a ticket in its current wait (reset whenever
+    # the ticket changes state or the user writes again).
+    """
+    ALTER TABLE tickets ADD COLUMN digested INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

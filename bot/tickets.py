@@ -373,7 +373,7 @@ class TicketDesk:
         with self.storage.transaction() as db:
             self._load(db, ticket_id)
             db.execute(
-                "UPDATE tickets SET status = ?, closed_at = NULL,"
+                "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0,"
                 " first_answer_at = COALESCE(first_answer_at, ?) WHERE id = ?",
                 (ANSWERED, now, ticket_id),
             )
@@ -406,13 +406,13 @@ class TicketDesk:
         """Closing a closed ticket changes nothing (its closed_at is kept)."""
         return self._update(
             ticket_id,
-            "status = ?, closed_at = COALESCE(closed_at, ?)",
+            "status = ?, closed_at = COALESCE(closed_at, ?), digested = 0",
             (CLOSED, self.now()),
         )
 
     def reopen(self, ticket_id: int) -> Ticket:
         """Back in the staff queue, whatever its state."""
-        return self._update(ticket_id, "status = ?, closed_at = NULL", (OPEN,))
+        return self._update(ticket_id, "status = ?, closed_at = NULL, digested = 0", (OPEN,))
 
     def ban_user_of(self, ticket_id: int, *, close_tickets: bool = True) -> list[int]:
         """Ban the ticket's author; their tickets still open or answered are closed.
@@ -471,9 +471,11 @@ class TicketDesk:
                 raise Banned()
             if reopen:
                 db.execute(
-                    "UPDATE tickets SET status = ?, closed_at = NULL WHERE id = ?",
+                    "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0 WHERE id = ?",
                     (OPEN, ticket_id),
                 )
+            else:  # the wait starts again at the follow-up: the digest may list it again
+                db.execute("UPDATE tickets SET digested = 0 WHERE id = ?", (ticket_id,))
             row_id = self._insert_message(
                 db, ticket_id, USER, text, ticket.user_id, user=user_chat_message_id
             )
@@ -525,6 +527,29 @@ class TicketDesk:
             (USER, OPEN, self.now() - seconds),
         )
         return [Ticket.from_row(r) for r in rows]
+
+    def due_for_digest(self, seconds: float) -> list[tuple[Ticket, float]]:
+        """Open tickets waiting at least `seconds` that no digest listed in this wait yet.
+
+        Each comes with when the wait began (the ticket, or the user's latest follow-up). A
+        ticket listed once (`mark_digested`) comes back only after it changed state (answered,
+        closed, reopened) or its user wrote again, and then waited `seconds` again.
+        """
+        rows = self.storage.query(
+            "SELECT * FROM (SELECT t.*, COALESCE((SELECT MAX(m.created_at) FROM ticket_messages m"
+            " WHERE m.ticket_id = t.id AND m.direction = ?), t.created_at) AS waiting_since"
+            " FROM tickets t WHERE t.status = ? AND t.digested = 0) WHERE waiting_since <= ?"
+            " ORDER BY waiting_since, id",
+            (USER, OPEN, self.now() - seconds),
+        )
+        return [(Ticket.from_row(r), float(r["waiting_since"])) for r in rows]
+
+    def mark_digested(self, ticket_ids: Iterable[int]) -> None:
+        """The digest listed these tickets: not again until their state changes."""
+        with self.storage.transaction() as db:
+            db.executemany(
+                "UPDATE tickets SET digested = 1 WHERE id = ?", [(i,) for i in ticket_ids]
+            )
 
     def stats(self) -> DeskStats:
         rows = self.storage.query("SELECT status, COUNT(*) AS n FROM tickets GROUP BY status")

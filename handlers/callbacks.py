@@ -16,6 +16,8 @@ pattern below is answered politely by a catch-all handler.
     ask / ask:17       ask the team (17: the id of the question in the question log)
     tk:12              staff: "I take it" on the card of ticket 12
     tx:12              staff: close ticket 12
+    fa:12:kmo-what     staff: answer ticket 12 with the FAQ entry `kmo-what`
+    fg:yes / fg:no     /forget confirmed or cancelled
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ FEEDBACK = rf"^fb:([01]):{_LANG}:{_ID}$"
 ASK_TEAM = r"^ask(?::(\d{1,19}))?$"
 STAFF_TAKE = r"^tk:(\d{1,19})$"
 STAFF_CLOSE = r"^tx:(\d{1,19})$"
+STAFF_FAQ_ANSWER = rf"^fa:(\d{{1,19}}):{_ID}$"
+FORGET = r"^fg:(yes|no)$"
 
 FEEDBACK_PREFIX = "fb:"
 DEFAULT_LANGUAGE_PREFIX = "dl:"
@@ -88,3 +92,11 @@ def staff_take(ticket_id: int) -> str:
 
 def staff_close(ticket_id: int) -> str:
     return f"tx:{ticket_id}"
+
+
+def staff_faq_answer(ticket_id: int, entry_id: str) -> str:
+    return f"fa:{ticket_id}:{entry_id}"
+
+
+def forget(confirmed: bool) -> str:
+    return "fg:yes" if confirmed else "fg:no"

@@ -35,6 +35,19 @@ def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
     return context.bot_data[SETTINGS]
 
 
+def is_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the update comes from the staff chat and, when STAFF_USER_IDS is set, from one
+    of those users. Staff commands and buttons do nothing at all for anyone else."""
+    settings = settings_of(context)
+    chat = update.effective_chat
+    user = update.effective_user
+    if settings.staff_chat_id is None or chat is None or user is None:
+        return False
+    if chat.id != settings.staff_chat_id:
+        return False
+    return not settings.staff_user_ids or user.id in settings.staff_user_ids
+
+
 async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The user's stored choice, else Telegram's language_code if fr/de/en, else the default.
 

@@ -19,6 +19,7 @@ from handlers.common import (
     edit_html,
     engine_of,
     send_html,
+    settings_of,
     storage_of,
     user_language,
 )
@@ -82,7 +83,8 @@ async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/privacy: what is stored and for how long."""
     language = await user_language(update, context)
-    await send_html(update, context, texts.privacy_text(language))
+    days = settings_of(context).retention_days
+    await send_html(update, context, texts.privacy_text(language, days))
 
 
 async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

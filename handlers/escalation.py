@@ -1,9 +1,15 @@
-"""Questions handed to the team: "Ask the team", /ask, and staff answers routed back.
+"""Questions handed to the team: "Ask the team", /ask, staff answers routed back, follow-ups.
 
 The ticket is committed (`TicketDesk.escalate`) before the user is told about it; the card in
 the staff chat carries the question, who asked, in which language and what the FAQ engine
-thought of. Staff answer by replying to the card; the answer reaches the user under a
-localized header.
+thought of, with one "Answer with" button per guessed FAQ entry. Staff answer by replying to
+the card (or to anything else of the ticket in the staff chat), by such a button, or with
+`/reply` (see `handlers/staff.py`); the answer reaches the user under a localized header. A
+user who replies to a team answer or to the ticket's confirmation adds a follow-up, copied
+under the card.
+
+Every staff answer is recorded before it is sent; when it cannot be delivered the ticket is
+flagged and staff are told under the card.
 """
 
 from __future__ import annotations
@@ -11,15 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Update
+from telegram import Message, ReplyParameters, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.tickets import Banned, LimitReached, Ticket, TicketDesk, TicketNotFound
+from bot.engine import SMALLTALK
+from bot.formatting import split_html
+from bot.tickets import (
+    Banned,
+    LimitReached,
+    Posted,
+    Ticket,
+    TicketDesk,
+    TicketNotFound,
+)
 from handlers import keyboards, texts
 from handlers.common import (
     DESK,
     engine_of,
+    is_staff,
     send_html,
     settings_of,
     storage_of,
@@ -34,6 +50,11 @@ MAX_GUESSES = 3
 
 def desk_of(context: ContextTypes.DEFAULT_TYPE) -> TicketDesk:
     return context.bot_data[DESK]
+
+
+def staff_language(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Staff read the bot in the default language."""
+    return settings_of(context).default_language
 
 
 # The user's side ----------------------------------------------------------------------------
@@ -86,7 +107,10 @@ async def hand_over(
     language: str,
     ui_language: str,
 ) -> None:
-    """Create the ticket, tell the user, post the card in the staff chat."""
+    """Create the ticket, tell the user, post the card in the staff chat.
+
+    A banned user, or one over the limits, is told politely and nothing reaches staff.
+    """
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:
@@ -116,12 +140,111 @@ async def hand_over(
         await post_card(context, ticket)
 
 
-async def post_card(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
-    """The ticket card in the staff chat; a failure leaves the ticket open for /open."""
-    settings = settings_of(context)
-    staff_language = settings.default_language
-    card = texts.staff_card(
-        staff_language,
+async def route_user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A user's reply to a message of their ticket (a team answer, the confirmation…): a
+    follow-up, copied under the ticket card; the user is told it was passed on.
+
+    Replies to anything else, or to another user's ticket, are left to the other handlers.
+    """
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or message.reply_to_message is None or not message.text or user is None:
+        return
+    desk = desk_of(context)
+    ticket = await asyncio.to_thread(
+        desk.ticket_for_user_message, message.chat_id, message.reply_to_message.message_id
+    )
+    if ticket is None or ticket.user_id != user.id:
+        return
+    ui_language = await user_language(update, context)
+    if question_problem(message.text) == TOO_LONG:
+        reply = texts.too_long(ui_language, len(message.text), MAX_QUESTION_LENGTH)
+        await send_html(update, context, reply)
+        raise ApplicationHandlerStop
+    # A plain "thank you" is passed on too, but does not put the ticket back in the queue.
+    decision = engine_of(context).decide(message.text, language=ticket.language)
+    try:
+        posted = await asyncio.to_thread(
+            desk.add_user_followup,
+            ticket.id,
+            message.text,
+            message.message_id,
+            reopen=decision.status != SMALLTALK,
+        )
+    except Banned:
+        await send_html(update, context, texts.ticket_banned(ui_language))
+        raise ApplicationHandlerStop from None
+    except (TicketNotFound, ValueError):  # deleted meanwhile, or nothing but blanks
+        return
+    log.info("follow-up on ticket #%d", ticket.id)
+
+    if settings_of(context).staff_chat_id is None:
+        notice = await send_html(update, context, texts.team_unreachable(ui_language, ticket.id))
+    else:
+        copy = await post_under_ticket(
+            context,
+            posted.ticket,
+            texts.staff_followup(staff_language(context), ticket, posted.message.text),
+        )
+        if copy is not None:
+            await asyncio.to_thread(desk.record_staff_copy, posted.message.id, copy.message_id)
+        notice = await send_html(update, context, texts.followup_sent(ui_language, ticket.id))
+    if notice is not None:
+        await asyncio.to_thread(desk.record_user_notice, ticket.id, notice.message_id)
+    raise ApplicationHandlerStop
+
+
+# Posting in the staff chat ------------------------------------------------------------------
+
+
+async def send_to_staff(
+    context: ContextTypes.DEFAULT_TYPE,
+    html: str,
+    reply_to: int | None = None,
+    reply_markup=None,
+) -> Message | None:
+    """Post `html` in the staff chat (split if needed; the keyboard and the reply go with the
+    last part, which is returned). A failure is logged: staff tools must not crash the bot."""
+    staff_chat_id = settings_of(context).staff_chat_id
+    if staff_chat_id is None:
+        return None
+    parts = split_html(html)
+    message = None
+    try:
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            reply = (
+                ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None and i == 0
+                else None
+            )
+            message = await context.bot.send_message(
+                staff_chat_id,
+                part,
+                reply_parameters=reply,
+                reply_markup=reply_markup if last else None,
+            )
+    except TelegramError as exc:
+        log.warning("could not post in the staff chat: %s", exc)
+        return None
+    return message
+
+
+async def post_under_ticket(
+    context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, html: str, fallback: int | None = None
+) -> Message | None:
+    """Post `html` in the staff chat as a reply to the ticket's latest card (or `fallback`)."""
+    return await send_to_staff(context, html, reply_to=ticket.staff_message_id or fallback)
+
+
+async def post_card(
+    context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, html: str | None = None
+) -> Message | None:
+    """The ticket card in the staff chat (`html`: another text for it, e.g. `/ticket`'s); a
+    failure leaves the ticket open for /open and the digest."""
+    language = staff_language(context)
+    card = html or texts.staff_card(
+        language,
         ticket.id,
         ticket.question,
         ticket.user_name,
@@ -129,28 +252,63 @@ async def post_card(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
         ticket.language,
         ticket.guesses,
     )
-    try:
-        message = await context.bot.send_message(
-            settings.staff_chat_id,
-            card,
-            reply_markup=keyboards.staff_card_keyboard(ticket.id, staff_language),
-        )
-    except TelegramError as exc:
-        log.warning("could not post ticket #%d in the staff chat: %s", ticket.id, exc)
-        return
+    markup = keyboards.staff_card_keyboard(
+        ticket.id, language, engine_of(context).kb, ticket.guesses
+    )
+    message = await send_to_staff(context, card, reply_markup=markup)
+    if message is None:
+        log.warning("ticket #%d has no card in the staff chat", ticket.id)
+        return None
     await asyncio.to_thread(desk_of(context).record_staff_message, ticket.id, message.message_id)
+    return message
 
 
-# The staff's side ---------------------------------------------------------------------------
+# Delivering staff answers -------------------------------------------------------------------
+
+
+async def deliver(
+    context: ContextTypes.DEFAULT_TYPE, posted: Posted, html: str, fallback: int | None = None
+) -> bool:
+    """Send a recorded staff answer to the user and record where it arrived.
+
+    When it cannot be delivered (the user blocked the bot, or Telegram still fails after the
+    rate limiter's retries) the ticket is flagged and staff are told under the card
+    (`fallback`: the message to reply to when the ticket has no card).
+    """
+    ticket = posted.ticket
+    desk = desk_of(context)
+    language = staff_language(context)
+    try:
+        delivered = None
+        for part in split_html(html):
+            delivered = await context.bot.send_message(ticket.chat_id, part)
+    except Forbidden as exc:
+        log.info("answer to ticket #%d not delivered: %s", ticket.id, exc)
+        reason, notice = str(exc), texts.staff_undelivered(language, ticket.id)
+    except TelegramError as exc:
+        log.warning("answer to ticket #%d not delivered: %s", ticket.id, exc)
+        reason = str(exc) or type(exc).__name__
+        notice = texts.staff_delivery_failed(language, ticket.id, reason)
+    else:
+        await asyncio.to_thread(
+            desk.record_delivery, ticket.id, posted.message.id, delivered.message_id
+        )
+        return True
+    await asyncio.to_thread(desk.flag, ticket.id, reason)
+    await post_under_ticket(context, ticket, notice, fallback)
+    return False
 
 
 async def route_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A reply in the staff chat to a ticket's message: deliver it to the user.
 
-    Replies to anything else are left to the other handlers.
+    Replies to anything else, and replies by people who are not staff (STAFF_USER_IDS), are
+    left to the other handlers.
     """
     message = update.effective_message
     if message is None or message.reply_to_message is None or not message.text:
+        return
+    if not is_staff(update, context):
         return
     desk = desk_of(context)
     ticket = await asyncio.to_thread(
@@ -160,29 +318,14 @@ async def route_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     staff = update.effective_user
     posted = await asyncio.to_thread(
-        desk.add_staff_answer,
-        ticket.id,
-        staff.id if staff else 0,
-        message.text,
-        message.message_id,
+        desk.add_staff_answer, ticket.id, staff.id, message.text, message.message_id
     )
-    try:
-        delivered = await context.bot.send_message(
-            ticket.chat_id, texts.staff_answer(ticket.language, message.text)
-        )
-    except Forbidden as exc:
-        log.info("answer to ticket #%d not delivered: %s", ticket.id, exc)
-        await asyncio.to_thread(desk.flag, ticket.id, str(exc))
-        await context.bot.send_message(
-            message.chat_id,
-            texts.staff_undelivered(settings_of(context).default_language, ticket.id),
-            reply_to_message_id=ticket.staff_message_id or message.message_id,
-        )
-        raise ApplicationHandlerStop from None
-    await asyncio.to_thread(
-        desk.record_delivery, ticket.id, posted.message.id, delivered.message_id
-    )
+    html = texts.staff_answer(ticket.language, message.text)
+    await deliver(context, posted, html, fallback=message.message_id)
     raise ApplicationHandlerStop
+
+
+# Staff buttons under a card -----------------------------------------------------------------
 
 
 async def take_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -197,16 +340,10 @@ async def close_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def _staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE, *, close: bool) -> None:
     query = update.callback_query
-    settings = settings_of(context)
-    language = settings.default_language
-    in_staff_chat = (
-        query.message is not None
-        and settings.staff_chat_id is not None
-        and query.message.chat.id == settings.staff_chat_id
-    )
-    if not in_staff_chat:
-        await query.answer(texts.expired_button(await user_language(update, context)))
+    if not is_staff(update, context):
+        await query.answer()  # stop the spinner; nothing else for someone who is not staff
         return
+    language = staff_language(context)
     ticket_id = int(context.matches[0].group(1))
     staff = query.from_user
     desk = desk_of(context)
@@ -222,6 +359,38 @@ async def _staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE, *, c
     text = (texts.staff_closed if close else texts.staff_taken)(
         language, ticket_id, staff.full_name
     )
-    await context.bot.send_message(
-        settings.staff_chat_id, text, reply_to_message_id=query.message.message_id
+    await send_to_staff(context, text, reply_to=query.message.message_id)
+
+
+async def answer_with_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Answer with: …" under a card (`fa:<ticket>:<entry>`): that FAQ answer goes to the
+    user in the ticket's language, in one tap; the ticket becomes answered."""
+    query = update.callback_query
+    if not is_staff(update, context):
+        await query.answer()
+        return
+    language = staff_language(context)
+    ticket_id, entry_id = context.matches[0].groups()
+    entry = engine_of(context).kb.entries.get(entry_id)
+    desk = desk_of(context)
+    ticket = await asyncio.to_thread(desk.get, int(ticket_id))
+    if entry is None or ticket is None:
+        await query.answer(texts.expired_button(language))
+        return
+    staff = query.from_user
+    posted = await asyncio.to_thread(
+        desk.add_staff_answer, ticket.id, staff.id, entry.answers[ticket.language], None
     )
+    await query.answer()
+    log.info("ticket #%d answered with FAQ entry %s", ticket.id, entry.id)
+    if not await deliver(context, posted, texts.staff_faq_answer(ticket.language, entry)):
+        return
+    confirmation = await send_to_staff(
+        context,
+        texts.staff_answered_with_entry(
+            language, ticket.id, staff.full_name, entry.title(language)
+        ),
+        reply_to=query.message.message_id,
+    )
+    if confirmation is not None:  # a reply to the confirmation answers the same ticket
+        await asyncio.to_thread(desk.record_staff_copy, posted.message.id, confirmation.message_id)

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, gettext_for
 from bot.knowledge import Entry, KnowledgeBase, Topic
 from bot.matcher import Candidate
-from handlers import callbacks
+from handlers import callbacks, texts
 
 MAX_RELATED = 3
 
@@ -126,14 +126,37 @@ def without_buttons(markup: InlineKeyboardMarkup | None, prefix: str) -> InlineK
     )
 
 
-def staff_card_keyboard(ticket_id: int, language: str) -> InlineKeyboardMarkup:
-    """Under a ticket card in the staff chat: "I take it" and "Close"."""
+def staff_card_keyboard(
+    ticket_id: int,
+    language: str,
+    kb: KnowledgeBase | None = None,
+    guesses: Iterable[tuple[str, float]] = (),
+) -> InlineKeyboardMarkup:
+    """Under a ticket card in the staff chat: "I take it" and "Close", then one "Answer with"
+    button per entry the engine guessed (its answer goes to the user in one tap)."""
     _ = gettext_for(language)
+    rows: list[list[InlineKeyboardButton | None]] = [
+        [
+            _button(_("I take it"), callbacks.staff_take(ticket_id)),
+            _button(_("Close"), callbacks.staff_close(ticket_id)),
+        ]
+    ]
+    if kb is not None:
+        for faq_id, _score in guesses:
+            entry = kb.entries.get(faq_id)
+            if entry is not None:
+                label = texts.answer_with_entry_label(language, entry.title(language))
+                rows.append([_button(label, callbacks.staff_faq_answer(ticket_id, faq_id))])
+    return _markup(rows)
+
+
+def forget_keyboard(language: str) -> InlineKeyboardMarkup:
+    """Under the /forget question: confirm or cancel."""
     return _markup(
         [
             [
-                _button(_("I take it"), callbacks.staff_take(ticket_id)),
-                _button(_("Close"), callbacks.staff_close(ticket_id)),
+                _button(texts.forget_yes(language), callbacks.forget(True)),
+                _button(texts.forget_cancel(language), callbacks.forget(False)),
             ]
         ]
     )

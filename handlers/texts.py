@@ -7,10 +7,16 @@ imports Telegram, so the texts are easy to test.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from bot.formatting import bold, escape
-from bot.i18n import LANGUAGE_NAMES, format_number, gettext_for
+from bot.i18n import LANGUAGE_NAMES, format_duration, format_number, gettext_for
 from bot.knowledge import Entry, Topic
 from bot.retention import RETENTION_DAYS
+from bot.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, DeskStats, Ticket, TicketMessage
+
+#: How much of a question a list line (/open, the digest) shows.
+LIST_QUESTION_CHARS = 100
 
 
 def command_descriptions(language: str) -> list[tuple[str, str]]:
@@ -19,9 +25,11 @@ def command_descriptions(language: str) -> list[tuple[str, str]]:
     return [
         ("start", _("Start and choose your language")),
         ("topics", _("Browse the questions by topic")),
+        ("ask", _("Send a question to the team")),
         ("language", _("Change the language")),
         ("help", _("What this assistant can do")),
         ("privacy", _("What is stored about you")),
+        ("forget", _("Delete what is stored about you")),
     ]
 
 
@@ -76,7 +84,7 @@ def help_text(language: str, entries: int, topics: int) -> str:
     lines += [
         f"/{command} — {escape(description)}"
         for command, description in command_descriptions(language)
-        if command in ("topics", "language", "privacy")
+        if command in ("topics", "ask", "language", "privacy", "forget")
     ]
     outro = _(
         "Under each answer, 👍 and 👎 tell the FAQ editors whether it helped, and "
@@ -98,15 +106,26 @@ def privacy_text(language: str, retention_days: int = RETENTION_DAYS) -> str:
             "after {days} days."
         ).format(days=format_number(retention_days, language)),
         _(
+            "If you ask the team, a ticket: your question, your name as Telegram shows it, "
+            "and the messages exchanged with the team. Closed tickets are deleted "
+            "automatically after {days} days."
+        ).format(days=format_number(retention_days, language)),
+        _(
             "Photos, voice messages, files and locations you send are neither downloaded "
             "nor stored."
         ),
         _("Messages go through Telegram's servers, under Telegram's own privacy policy."),
     ]
+    forget = _(
+        "Send /forget to delete everything stored about you at once: your language, your "
+        "questions, your feedback and your tickets."
+    )
     return (
         bold(_("What this assistant stores"))
         + "\n\n"
         + "\n".join("• " + escape(item) for item in items)
+        + "\n\n"
+        + escape(forget)
     )
 
 
@@ -184,6 +203,12 @@ def staff_answer(language: str, answer_text: str) -> str:
     return bold(_("Answer from the Territoire d'Industrie team")) + "\n\n" + escape(answer_text)
 
 
+def who(user_name: str, username: str | None) -> str:
+    """How staff see a user: the name Telegram shows, and the @username if there is one."""
+    name = user_name or "?"
+    return f"{name} (@{username})" if username else name
+
+
 def staff_card(
     language: str,
     ticket_id: int,
@@ -192,12 +217,13 @@ def staff_card(
     username: str | None,
     ticket_language: str,
     guesses: tuple[tuple[str, float], ...],
+    details: Sequence[str] = (),
 ) -> str:
-    """A ticket as staff see it in the staff chat; everything that came from a user escaped."""
+    """A ticket as staff see it in the staff chat; everything that came from a user escaped.
+
+    `details` (HTML lines, see `staff_ticket`) go between the guesses and the instructions.
+    """
     _ = gettext_for(language)
-    who = user_name or "?"
-    if username:
-        who += f" (@{username})"
     if guesses:
         best = ", ".join(
             f"{faq_id} ({format_number(round(score), language)})" for faq_id, score in guesses
@@ -206,15 +232,85 @@ def staff_card(
         best = _("none")
     lines = [
         bold(_("Ticket #{number}").format(number=ticket_id)),
-        escape(_("From: {name}").format(name=who)),
+        escape(_("From: {name}").format(name=who(user_name, username))),
         escape(_("Language: {language}").format(language=LANGUAGE_NAMES[ticket_language])),
         "",
         escape(question),
         "",
         escape(_("Best guesses: {guesses}").format(guesses=best)),
+        *details,
         escape(_("Reply to this message to answer the user.")),
     ]
     return "\n".join(lines)
+
+
+def _status(language: str, status: str) -> str:
+    _ = gettext_for(language)
+    names = {
+        OPEN: _("waiting for the team"),
+        ANSWERED: _("answered"),
+        CLOSED: _("closed"),
+    }
+    return names.get(status, status)
+
+
+def staff_ticket(
+    language: str, ticket: Ticket, messages: Iterable[TicketMessage], now: float
+) -> str:
+    """/ticket N: the card again, with the ticket's state and its conversation so far."""
+    _ = gettext_for(language)
+    details = [
+        escape(
+            _("Status: {status}. Age: {duration}.").format(
+                status=_status(language, ticket.status),
+                duration=format_duration(now - ticket.created_at, language),
+            )
+        )
+    ]
+    if ticket.assignee_name:
+        details.append(escape(_("Taken by {name}.").format(name=ticket.assignee_name)))
+    if ticket.flagged:
+        details.append("⚠️ " + escape(_("Not delivered: {reason}").format(reason=ticket.flagged)))
+    authors = {STAFF: _("Team:"), USER: _("User:")}
+    conversation = [
+        bold(authors[m.direction]) + " " + escape(m.text)
+        for m in messages
+        if m.direction in authors and m.text
+    ]
+    if conversation:
+        details = [*details, "", *conversation, ""]
+    return staff_card(
+        language,
+        ticket.id,
+        ticket.question,
+        ticket.user_name,
+        ticket.username,
+        ticket.language,
+        ticket.guesses,
+        details,
+    )
+
+
+def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: str) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _("Ticket #{number}: {name} sent the FAQ answer “{question}” to the user.").format(
+            number=ticket_id, name=name, question=title
+        )
+    )
+
+
+def staff_faq_answer(language: str, entry: Entry) -> str:
+    """An FAQ entry sent by staff as the answer to a ticket: the team's header, then the
+    entry's question and answer, in the ticket's language."""
+    _ = gettext_for(language)
+    return bold(_("Answer from the Territoire d'Industrie team")) + "\n\n" + answer(entry, language)
+
+
+def answer_with_entry_label(language: str, title: str) -> str:
+    """A button under a ticket card (plain text): send this FAQ answer to the user."""
+    _ = gettext_for(language)
+    return _("Answer with: {question}").format(question=title)
 
 
 def staff_undelivered(language: str, ticket_id: int) -> str:
@@ -224,6 +320,16 @@ def staff_undelivered(language: str, ticket_id: int) -> str:
             "The answer to ticket #{number} could not be delivered: the user has blocked "
             "the bot or deleted the chat. The ticket is flagged."
         ).format(number=ticket_id)
+    )
+
+
+def staff_delivery_failed(language: str, ticket_id: int, error: str) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "The answer to ticket #{number} could not be delivered ({error}). The ticket is "
+            "flagged; reply under the card again to retry."
+        ).format(number=ticket_id, error=error)
     )
 
 
@@ -241,6 +347,219 @@ def staff_taken(language: str, ticket_id: int, name: str) -> str:
 def staff_closed(language: str, ticket_id: int, name: str) -> str:
     _ = gettext_for(language)
     return escape(_("Ticket #{number} closed by {name}.").format(number=ticket_id, name=name))
+
+
+def staff_reopened(language: str, ticket_id: int, name: str) -> str:
+    _ = gettext_for(language)
+    return escape(_("Ticket #{number} reopened by {name}.").format(number=ticket_id, name=name))
+
+
+def staff_banned(language: str, ticket_id: int, closed: Sequence[int]) -> str:
+    _ = gettext_for(language)
+    text = _(
+        "The author of ticket #{number} is banned: their questions no longer reach the team."
+    ).format(number=ticket_id)
+    if closed:
+        numbers = ", ".join(f"#{n}" for n in closed)
+        text += " " + _("Tickets closed: {tickets}.").format(tickets=numbers)
+    return escape(text)
+
+
+def staff_unbanned(language: str, ticket_id: int) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _("The author of ticket #{number} can ask the team again.").format(number=ticket_id)
+    )
+
+
+def staff_no_ticket(language: str, ticket_id: int) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _("There is no ticket #{number}: it never existed or has been deleted.").format(
+            number=ticket_id
+        )
+    )
+
+
+def staff_usage(language: str, command: str) -> str:
+    _ = gettext_for(language)
+    if command == "reply":
+        usage = _(
+            "Send /reply followed by the ticket number and the answer, for example: "
+            "/reply 12 The next session starts in March."
+        )
+    else:
+        usage = _(
+            "Send /{command} followed by the ticket number, for example: /{command} 12"
+        ).format(command=command)
+    return escape(usage)
+
+
+def _list_line(language: str, ticket: Ticket, waited: float) -> str:
+    """One ticket in /open or the digest: number, wait, author, language, the question's start."""
+    _ = gettext_for(language)
+    question = " ".join(ticket.question.split())
+    if len(question) > LIST_QUESTION_CHARS:
+        question = question[: LIST_QUESTION_CHARS - 1].rstrip() + "…"
+    head = f"#{ticket.id} · {format_duration(waited, language)} · "
+    head += f"{who(ticket.user_name, ticket.username)} · {LANGUAGE_NAMES[ticket.language]}"
+    if ticket.assignee_name:
+        head += " · " + _("taken by {name}").format(name=ticket.assignee_name)
+    if ticket.flagged:
+        head = "⚠️ " + head
+    return bold(head) + "\n" + escape(question)
+
+
+def _see_ticket(language: str) -> str:
+    _ = gettext_for(language)
+    return escape(_("Send /ticket followed by a number to see that ticket and answer it."))
+
+
+def staff_open(
+    language: str,
+    tickets: Sequence[tuple[Ticket, float]],
+    undelivered: Sequence[tuple[Ticket, float]] = (),
+) -> str:
+    """/open: tickets waiting for the team, oldest first, each with its age; then answered
+    tickets whose answer could not be delivered (they wait for the team too)."""
+    _ = gettext_for(language)
+    if not tickets and not undelivered:
+        return escape(_("No ticket is waiting for the team."))
+    blocks = []
+    if tickets:
+        title = _("Tickets waiting for the team: {count}").format(
+            count=format_number(len(tickets), language)
+        )
+        blocks += [bold(title), *(_list_line(language, t, age) for t, age in tickets)]
+    if undelivered:
+        title = _("Answers not delivered: {count}").format(
+            count=format_number(len(undelivered), language)
+        )
+        blocks += [bold(title), *(_list_line(language, t, age) for t, age in undelivered)]
+    return "\n\n".join([*blocks, _see_ticket(language)])
+
+
+def staff_digest(language: str, after: float, tickets: Sequence[tuple[Ticket, float]]) -> str:
+    """The periodic digest: tickets that have waited `after` seconds or more, longest first."""
+    _ = gettext_for(language)
+    title = _("Tickets without an answer (waiting over {duration}): {count}").format(
+        duration=format_duration(after, language), count=format_number(len(tickets), language)
+    )
+    lines = [_list_line(language, t, waited) for t, waited in tickets]
+    return "\n\n".join([bold(title), *lines, _see_ticket(language)])
+
+
+def staff_stats(language: str, stats: DeskStats) -> str:
+    """/stats: questions by language and outcome, tickets, median time to a first answer."""
+    _ = gettext_for(language)
+    outcomes = {
+        "answer": _("answered"),
+        "suggest": _("suggestions"),
+        "escalate": _("not answered"),
+    }
+    total = sum(stats.questions.values())
+    lines = [
+        bold(_("Statistics")),
+        "",
+        escape(_("Questions: {count}").format(count=format_number(total, language))),
+    ]
+    for lang in LANGUAGE_NAMES:
+        counts = {s: n for (q_lang, s), n in stats.questions.items() if q_lang == lang}
+        if not counts:
+            continue
+        ordered = [s for s in outcomes if s in counts] + sorted(set(counts) - set(outcomes))
+        parts = ", ".join(
+            f"{outcomes.get(s, s)} {format_number(counts[s], language)}" for s in ordered
+        )
+        line = _("{language}: {count} ({outcomes})").format(
+            language=LANGUAGE_NAMES[lang],
+            count=format_number(sum(counts.values()), language),
+            outcomes=parts,
+        )
+        lines.append(escape(line))
+    tickets = _(
+        "Tickets waiting for the team: {open}; answered: {answered}; closed: {closed}"
+    ).format(
+        open=format_number(stats.tickets.get(OPEN, 0), language),
+        answered=format_number(stats.tickets.get(ANSWERED, 0), language),
+        closed=format_number(stats.tickets.get(CLOSED, 0), language),
+    )
+    if stats.median_first_answer is None:
+        median = _("Median time to a first answer: no answer yet")
+    else:
+        median = _("Median time to a first answer: {duration}").format(
+            duration=format_duration(stats.median_first_answer, language)
+        )
+    lines += ["", escape(tickets), escape(median)]
+    return "\n".join(lines)
+
+
+def staff_unanswered(report: str) -> str:
+    """/unanswered: the report of `bot.tickets.format_unanswered`, preformatted."""
+    return f"<pre>{escape(report)}</pre>"
+
+
+def staff_followup(language: str, ticket: Ticket, text: str) -> str:
+    """A user's follow-up, copied under the ticket card in the staff chat."""
+    _ = gettext_for(language)
+    return "\n".join(
+        [
+            bold(_("Follow-up on ticket #{number}").format(number=ticket.id)),
+            escape(_("From: {name}").format(name=who(ticket.user_name, ticket.username))),
+            "",
+            escape(text),
+            "",
+            escape(_("Reply to this message to answer the user.")),
+        ]
+    )
+
+
+def followup_sent(language: str, ticket_id: int) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "Thank you, your message has been passed on to the team (ticket #{number}). The "
+            "answer will arrive here, in this chat."
+        ).format(number=ticket_id)
+    )
+
+
+def forget_confirm(language: str) -> str:
+    _ = gettext_for(language)
+    return "\n\n".join(
+        [
+            bold(_("Delete everything stored about you?")),
+            escape(
+                _(
+                    "Your language, your questions, your feedback and your tickets with the "
+                    "team, open ones included, will be deleted for good. The team will no "
+                    "longer be able to answer your open questions."
+                )
+            ),
+        ]
+    )
+
+
+def forget_yes(language: str) -> str:
+    """Button label (plain text)."""
+    _ = gettext_for(language)
+    return _("Yes, delete")
+
+
+def forget_cancel(language: str) -> str:
+    """Button label (plain text)."""
+    _ = gettext_for(language)
+    return _("Cancel")
+
+
+def forgotten(language: str) -> str:
+    _ = gettext_for(language)
+    return escape(_("Done: everything stored about you has been deleted."))
+
+
+def forget_cancelled(language: str) -> str:
+    _ = gettext_for(language)
+    return escape(_("Nothing has been deleted."))
 
 
 def not_text(language: str) -> str:

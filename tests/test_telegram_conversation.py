@@ -358,7 +358,15 @@ async def test_help_and_privacy_in_the_users_language(bot: RunningBot):
 async def test_command_menus_in_each_language(bot: RunningBot, caplog):
     await register_commands(bot.application)
     menus = {lang: bot.api.commands_for(lang) for lang in LANGUAGES}
-    assert [c["command"] for c in menus["de"]] == ["start", "topics", "language", "help", "privacy"]
+    assert [c["command"] for c in menus["de"]] == [
+        "start",
+        "topics",
+        "ask",
+        "language",
+        "help",
+        "privacy",
+        "forget",
+    ]
     assert menus["fr"][1]["description"] == "Parcourir les questions par thème"
     assert menus["de"][1]["description"] == "Fragen nach Themen durchsuchen"
     assert menus["en"][1]["description"] == "Browse the questions by topic"
