@@ -19,6 +19,7 @@ from bot.matcher import (
     asks_out_of_scope,
     build_index,
     match,
+    years_in,
 )
 from bot.text import QUESTION_WORDS, tokens, words
 
@@ -134,9 +135,22 @@ class Engine:
             ((e.id, lang, q) for e in self.kb for lang in LANGUAGES for q in e.questions[lang]),
             self.settings,
         )
+        index = self.index
+        folded_by_language: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
+        for folded, lang in zip(index.variant_folded, index.variant_language, strict=True):
+            folded_by_language[lang].append(folded)
         self.lexicon = vocabulary_lexicon(
-            {lang: [q for e in self.kb for q in e.questions[lang]] for lang in LANGUAGES}
+            {lang: " ".join(texts).split() for lang, texts in folded_by_language.items()}
         )
+        self._entry_words: dict[str, frozenset[str]] = {}
+
+    def entry_words(self, faq_id: str) -> frozenset[str]:
+        """Every content word of an entry, questions and answers (computed when first asked)."""
+        if faq_id not in self._entry_words:
+            entry = self.kb.entries[faq_id]
+            texts = [*entry.answers.values(), *(q for qs in entry.questions.values() for q in qs)]
+            self._entry_words[faq_id] = frozenset(tokens(" ".join(texts), self.index.stopwords))
+        return self._entry_words[faq_id]
 
     def detect(self, question: str, default: str = "fr") -> LanguageGuess:
         return detect_language(question, default, self.lexicon)
@@ -161,15 +175,11 @@ class Engine:
                 question, ANSWER, lang, entry.id, 0.0, (), (), guess, entry.answers[lang]
             )
         candidates = match(self.index, question, limit=MAX_SUGGESTIONS + 2)
-        best_text = ""
-        if candidates:
-            best_entry = self.kb.entries[candidates[0].faq_id]
-            best_text = " ".join(
-                [*best_entry.answers.values(), *sum(best_entry.questions.values(), ())]
-            )
-        status, chosen = classify(
-            candidates, self.thresholds, asks_out_of_scope(self.index, question, best_text)
-        )
+        out_of_scope = asks_out_of_scope(self.index, question)
+        years = years_in(self.index, question)
+        if candidates and years and not out_of_scope:
+            out_of_scope = bool(years - self.entry_words(candidates[0].faq_id))
+        status, chosen = classify(candidates, self.thresholds, out_of_scope)
         best = candidates[0].score if candidates else 0.0
         if status == ANSWER:
             entry = self.kb.entries[chosen[0].faq_id]

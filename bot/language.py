@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.text import fold, words
+from bot.text import fold
 
 LANGUAGES = ("fr", "de", "en")
 
@@ -92,15 +92,14 @@ class LanguageGuess:
 
 
 def vocabulary_lexicon(
-    texts_by_language: Mapping[str, Iterable[str]],
+    words_by_language: Mapping[str, Iterable[str]],
 ) -> dict[str, frozenset[str]]:
-    """Words used in one language of a corpus and in none of the others."""
-    seen: dict[str, set[str]] = {lang: set() for lang in texts_by_language}
-    for lang, texts in texts_by_language.items():
-        for text in texts:
-            seen[lang].update(w for w in words(text) if len(w) > 3)
+    """Folded words used in one language of a corpus and in none of the others."""
+    seen = {lang: set(words) for lang, words in words_by_language.items()}
     return {
-        lang: frozenset(ws - set().union(*(seen[o] for o in seen if o != lang)))
+        lang: frozenset(
+            w for w in ws - set().union(*(seen[o] for o in seen if o != lang)) if len(w) > 3
+        )
         for lang, ws in seen.items()
     }
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.text import STOPWORDS, tokens
+from bot.text import STOPWORDS, fold, folded_tokens, tokens
 
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
@@ -34,6 +34,10 @@ class MatchSettings:
     # Shortest part of a compound word looked up on its own, and the discount of such a match.
     compound_part: int = 4
     compound_discount: float = 0.85
+    # Above this many candidate variants, a word adds only the lightest variants holding it
+    # (its postings are sorted by weight) and updates the candidates already found: large
+    # knowledge bases stay fast, small ones are matched exhaustively.
+    candidate_cap: int = 2000
     # Vocabulary words each question word may meet.
     neighbours: int = 3
     # Weight of a question word that meets nothing in the FAQ: context ("my company in Basel")
@@ -104,6 +108,9 @@ class MatchIndex:
     variant_language: list[str] = field(default_factory=list)
     variant_text: list[str] = field(default_factory=list)
     variant_weight: list[float] = field(default_factory=list)
+    variant_tokens: list[frozenset[str]] = field(default_factory=list)
+    # Each variant folded, stop words included (the language lexicon's input).
+    variant_folded: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Questions repeat words; caching vocabulary look-ups keeps the hot path short.
@@ -129,22 +136,23 @@ class MatchIndex:
         return self._compound_parts(word)
 
     def _compound_parts(self, word: str) -> tuple[tuple[str, float], ...]:
-        """German compounds the FAQ writes otherwise ("Pilotgebiete", "Besucherzahlen 2018"):
-        the best split into two parts that both meet vocabulary words, a little discounted."""
+        """German compounds the FAQ writes otherwise ("Pilotgebiete", "Besucherzahlen"): a
+        first part that is a vocabulary word as it stands, and a rest that meets one (maybe
+        inflected), both a little discounted."""
         best: tuple[tuple[str, float], ...] = ()
         best_sim = 0.0
         part = self.settings.compound_part
+        discount = self.settings.compound_discount
         for cut in range(part, len(word) - part + 1):
-            head, tail = self._neighbours(word[:cut]), self._neighbours(word[cut:])
-            if head and tail:
-                sim = (head[0][1] * cut + tail[0][1] * (len(word) - cut)) / len(word)
+            head = word[:cut]
+            if head not in self.idf:
+                continue
+            tail = self.neighbours(word[cut:])
+            if tail:
+                sim = (cut + tail[0][1] * (len(word) - cut)) / len(word)
                 if sim > best_sim:
                     best_sim = sim
-                    discount = self.settings.compound_discount
-                    best = (
-                        (head[0][0], head[0][1] * discount),
-                        (tail[0][0], tail[0][1] * discount),
-                    )
+                    best = ((head, discount), (tail[0][0], tail[0][1] * discount))
         return best
 
 
@@ -156,26 +164,28 @@ def build_index(
 ) -> MatchIndex:
     """Index `(faq_id, language, question)` triples for `match`."""
     settings = settings or MatchSettings()
-    rows = [(faq_id, lang, text, set(tokens(text, stopwords))) for faq_id, lang, text in variants]
-    entries_with: dict[str, set[str]] = defaultdict(set)
-    for faq_id, _, _, words in rows:
-        for w in words:
-            entries_with[w].add(faq_id)
-    n_entries = len({faq_id for faq_id, *_ in rows}) or 1
-    idf = {w: math.log(1.0 + n_entries / len(ids)) for w, ids in entries_with.items()}
-    by_length: dict[int, list[str]] = defaultdict(list)
-    for w in idf:
-        by_length[len(w)].append(w)
-    index = MatchIndex(settings, stopwords, out_of_scope, idf, dict(by_length), {})
+    index = MatchIndex(settings, stopwords, out_of_scope, {}, {}, {})
     postings: dict[str, list[int]] = defaultdict(list)
-    for i, (faq_id, lang, text, words) in enumerate(rows):
+    entries_with: dict[str, set[str]] = defaultdict(set)
+    for i, (faq_id, lang, text) in enumerate(variants):
+        folded = fold(text)
+        words = frozenset(folded_tokens(folded, stopwords))
         index.variant_entry.append(faq_id)
         index.variant_language.append(lang)
         index.variant_text.append(text)
-        index.variant_weight.append(sum(idf[w] for w in words) or 1.0)
+        index.variant_folded.append(folded)
+        index.variant_tokens.append(words)
         for w in words:
             postings[w].append(i)
-    index.postings = dict(postings)
+            entries_with[w].add(faq_id)
+    n_entries = len(set(index.variant_entry)) or 1
+    idf = {w: math.log(1.0 + n_entries / len(ids)) for w, ids in entries_with.items()}
+    index.idf = idf
+    for w in idf:
+        index.vocabulary_by_length.setdefault(len(w), []).append(w)
+    weight = index.variant_weight
+    weight.extend(sum(map(idf.__getitem__, words)) or 1.0 for words in index.variant_tokens)
+    index.postings = {w: sorted(vs, key=weight.__getitem__) for w, vs in postings.items()}
     return index
 
 
@@ -195,14 +205,17 @@ def question_weights(index: MatchIndex, question: str) -> dict[str, float]:
     return weights
 
 
-def asks_out_of_scope(index: MatchIndex, question: str, entry_text: str = "") -> bool:
-    """Whether the question asks what the FAQ does not hold: a price, hours, a deadline, or
-    a year that `entry_text` (the best entry's questions and answer) never mentions."""
-    words = tokens(question, index.stopwords)
-    if any(is_out_of_scope_cue(w, index.out_of_scope) for w in words):
-        return True
-    years = {w for w in words if _YEAR.match(w)}
-    return bool(years - set(tokens(entry_text, index.stopwords)))
+def asks_out_of_scope(index: MatchIndex, question: str) -> bool:
+    """Whether the question asks what the FAQ never holds: a price, hours, a deadline…"""
+    return any(
+        is_out_of_scope_cue(w, index.out_of_scope) for w in tokens(question, index.stopwords)
+    )
+
+
+def years_in(index: MatchIndex, question: str) -> set[str]:
+    """The years a question names ("2018", "2020"): an entry that never mentions one of them
+    does not answer it."""
+    return {w for w in tokens(question, index.stopwords) if _YEAR.match(w)}
 
 
 def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
@@ -213,12 +226,17 @@ def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
         return []
     # variant -> question word -> (similarity, idf of the vocabulary word met)
     met: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
-    for word in weights:
+    cap = index.settings.candidate_cap
+    for word in sorted(weights, key=weights.__getitem__, reverse=True):
         if weights[word] == index.settings.out_of_scope_weight and word not in index.idf:
             continue
         for vocab_word, similarity in index.neighbours(word):
             idf = index.idf[vocab_word]
-            for v in index.postings.get(vocab_word, ()):
+            holders = index.postings.get(vocab_word, ())
+            if len(met) + len(holders) > cap:
+                known = [v for v in met if vocab_word in index.variant_tokens[v]]
+                holders = [*holders[: max(0, cap - len(met))], *known]
+            for v in holders:
                 best = met[v].get(word)
                 if best is None or similarity > best[0]:
                     met[v][word] = (similarity, idf)
