@@ -42,10 +42,12 @@ WORKDIR /data
 # The SQLite file (preferences, question log, tickets) and its WAL files: keep it on a volume.
 VOLUME /data
 
-# Health: the bot will get a /healthz endpoint in webhook mode; until then this check works in
-# long-polling mode too. It passes when the database, if the bot has created it yet, opens
-# read-only and reads, and the FAQ the bot serves still validates (`faqbot check`). It does not
-# prove that the polling loop is alive: switch to an HTTP probe of /healthz with webhook mode.
+# Webhook mode (`run --webhook`) serves POST /telegram, /healthz and /metrics on FAQBOT_PORT.
+EXPOSE 8080
+# Health: this check works in both modes without an open port. It passes when the database, if
+# the bot has created it yet, opens read-only and reads, and the FAQ the bot serves still
+# validates (`faqbot check`). It does not prove that the bot is alive: in webhook mode (or with
+# FAQBOT_HEALTH_PORT) override it with an HTTP probe of /healthz (README.md, section "Docker").
 HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
     CMD python -c "import os, pathlib, sqlite3; p = pathlib.Path(os.environ['FAQBOT_DB']); p.exists() and sqlite3.connect(p.resolve().as_uri() + '?mode=ro', uri=True).execute('SELECT count(*) FROM sqlite_master').fetchone()" && faqbot check
 

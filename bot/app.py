@@ -1,13 +1,29 @@
-"""The Telegram wiring: one `Application`, its handlers, its jobs, and long polling.
+"""The Telegram wiring: one `Application`, its handlers, its jobs, and how `faqbot run` runs it.
 
 Everything that ties the bot to Telegram is registered here and only here; the handlers
 themselves live in `handlers/`.
+
+Two ways to receive updates:
+
+* long polling (`faqbot run`, the default): PTB's `run_polling`, whose stop signals (SIGINT,
+  SIGTERM) stop fetching, handle every update already fetched, then shut down;
+* webhook (`faqbot run --webhook`): PTB's "custom webhook bot" pattern, the Application built
+  with `updater(None)` and our own tornado server (`bot.web`, where the choice is explained)
+  serving `POST /telegram`, `/healthz` and `/metrics`. On SIGTERM or SIGINT the server stops
+  accepting, then `Application.stop()` handles every update already received and waits for
+  running jobs before the process exits.
+
+In both modes (`Service`): the command menus at start, the pid file and SIGHUP (`faqbot
+reload`: reload the FAQ if it passes the check), and in polling mode `/healthz` and `/metrics`
+on `FAQBOT_HEALTH_PORT` when it is set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import time
 from datetime import timedelta
 
 from telegram import BotCommand, Update
@@ -25,18 +41,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings
+from bot.config import ServiceError, Settings
 from bot.engine import Engine
 from bot.i18n import LANGUAGES
+from bot.metrics import Metrics
+from bot.pidfile import remove_pid_file, write_pid_file
 from bot.retention import purge_question_log
 from bot.storage import Storage
 from bot.tickets import TicketDesk
+from bot.web import WEBHOOK_PATH, Health, Webhook, WebServer
 from handlers import callbacks, conversation, escalation, forget, staff, topics
 from handlers.common import (
     DESK,
     ENGINE,
+    METRICS,
     SETTINGS,
     STORAGE,
+    reload_faq,
     report_error,
     settings_of,
     storage_of,
@@ -48,6 +69,23 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL = timedelta(days=1)
 FIRST_PURGE = timedelta(minutes=5)
 FIRST_DIGEST = timedelta(minutes=1)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class TimedApplication(Application):
+    """The `Application`, timing how long each update takes to handle (every handler group and
+    the error handler included, queueing excluded) for `faqbot_update_seconds`.
+
+    `process_update` is the one call that covers a whole update; a pair of TypeHandlers in the
+    first and last groups would miss updates that end early (an error, ApplicationHandlerStop).
+    """
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            self.bot_data[METRICS].update_seconds.observe(time.perf_counter() - started)
 
 
 async def register_commands(application: Application) -> None:
@@ -76,26 +114,38 @@ async def purge_old_data(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("purged %d tickets closed more than %s days ago", tickets, days)
 
 
-def build_application(settings: Settings, engine: Engine, storage: Storage) -> Application:
-    """The bot, ready to `run_polling` (or to drive by hand in tests)."""
+def build_application(
+    settings: Settings, engine: Engine, storage: Storage, *, webhook: bool = False
+) -> Application:
+    """The bot, ready to `run_polling` (or to drive by hand in tests). `webhook`: without an
+    `Updater`; updates arrive on `application.update_queue` from our web server."""
     if not settings.token:
         raise ValueError("a bot token is required")
-    application = (
+    builder = (
         ApplicationBuilder()
+        .application_class(TimedApplication)
         .token(settings.token)
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(register_commands)
-        .build()
     )
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+    desk = TicketDesk(storage, settings.ticket_limits)
+    # Metrics of this application only: its own registry (see bot.metrics).
+    metrics = Metrics()
+    metrics.faq_entries.set(len(engine.kb))
+    metrics.count_open_tickets = desk.count_open
     application.bot_data.update(
         {
             ENGINE: engine,
             STORAGE: storage,
             SETTINGS: settings,
-            DESK: TicketDesk(storage, settings.ticket_limits),
+            DESK: desk,
+            METRICS: metrics,
         }
     )
 
@@ -180,8 +230,130 @@ def build_application(settings: Settings, engine: Engine, storage: Storage) -> A
     return application
 
 
+class Service:
+    """What `faqbot run` adds around the Application, in both modes: the command menus, the pid
+    file and SIGHUP for `faqbot reload`, and the web server (webhook, /healthz, /metrics)."""
+
+    def __init__(self, application: Application, settings: Settings, *, webhook: bool):
+        self.application = application
+        self.settings = settings
+        self.webhook = webhook
+        bot_data = application.bot_data
+        health = Health(
+            bot_data[STORAGE],
+            faq_entries=lambda: len(bot_data[ENGINE].kb),
+            running=self.running,
+        )
+        self.port = settings.port if webhook else settings.health_port
+        self.server: WebServer | None = None
+        if self.port is not None:
+            hook = Webhook(settings.webhook_secret or "", self.put_update) if webhook else None
+            self.server = WebServer(health, bot_data[METRICS], hook)
+
+    def running(self) -> bool:
+        """For /healthz: the application handles updates, and in polling mode still polls."""
+        updater = self.application.updater
+        return self.application.running and (updater is None or updater.running)
+
+    async def put_update(self, data: dict) -> None:
+        """The webhook's sink: the update goes on the queue the Application reads from."""
+        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+
+    def reload_on_sighup(self) -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._sighup)
+
+    def _sighup(self) -> None:
+        log.info("SIGHUP: reloading the FAQ")
+        self.application.create_task(reload_faq(self.application.bot_data), name="reload_faq")
+
+    async def post_init(self, application: Application) -> None:
+        """Before updates flow: menus, the web server (it fails fast if the port is taken), then
+        SIGHUP and the pid file, in that order: the pid is only published once SIGHUP reloads
+        (SIGHUP's default action would end the process)."""
+        await register_commands(application)
+        if self.server is not None:
+            try:
+                self.server.start(self.settings.listen, self.port)
+            except OSError as exc:
+                raise ServiceError(
+                    f"cannot listen on {self.settings.listen}:{self.port}: {exc.strerror or exc}"
+                ) from exc
+            log.info(
+                "serving /healthz and /metrics%s on %s:%d",
+                f" and {WEBHOOK_PATH}" if self.webhook else "",
+                self.settings.listen,
+                self.server.port,
+            )
+        self.reload_on_sighup()
+        write_pid_file(self.settings.pid_path)
+
+    async def post_shutdown(self, application: Application) -> None:
+        if self.server is not None:
+            await self.server.stop()
+        remove_pid_file(self.settings.pid_path)  # before SIGHUP stops reloading
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+    async def serve_webhook(self) -> None:
+        """Webhook mode until SIGTERM or SIGINT; everything received is handled before exit."""
+        application = self.application
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop.set)
+        async with application:  # initialize() now, shutdown() at the end
+            try:
+                await self.post_init(application)
+                await application.start()
+                try:
+                    await application.bot.set_webhook(
+                        self.settings.webhook_url,
+                        secret_token=self.settings.webhook_secret,
+                        allowed_updates=Update.ALL_TYPES,
+                    )
+                except TelegramError as exc:
+                    raise ServiceError(f"Telegram refused the webhook: {exc}") from exc
+                log.info("webhook set; waiting for updates")
+                await stop.wait()
+                log.info(
+                    "stopping: no new updates; %d received update(s) still to handle",
+                    application.update_queue.qsize(),
+                )
+                if self.server is not None:
+                    await self.server.stop()  # stop accepting; what was accepted is queued
+            finally:
+                if application.running:
+                    await application.stop()  # handles the whole queue, waits for jobs
+                await self.post_shutdown(application)
+        log.info("stopped")
+
+
+def _cannot_start(exc: TelegramError) -> ServiceError:
+    # PTB's messages may quote the token: the full text goes to the log, which masks it.
+    log.error("could not start: %s", exc)
+    return ServiceError(
+        f"could not start: {type(exc).__name__} talking to the Bot API (details in the log)"
+    )
+
+
 def run(settings: Settings, engine: Engine, storage: Storage) -> None:
-    """Long polling until interrupted (Ctrl-C, SIGTERM)."""
+    """Long polling until SIGINT or SIGTERM."""
     application = build_application(settings, engine, storage)
+    service = Service(application, settings, webhook=False)
+    application.post_init = service.post_init
+    application.post_shutdown = service.post_shutdown
     log.info("polling %s for updates", settings.api_url)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=STOP_SIGNALS)
+    except TelegramError as exc:
+        raise _cannot_start(exc) from exc
+
+
+def run_webhook(settings: Settings, engine: Engine, storage: Storage) -> None:
+    """Webhook mode (`settings.check_webhook()` first) until SIGINT or SIGTERM."""
+    application = build_application(settings, engine, storage, webhook=True)
+    service = Service(application, settings, webhook=True)
+    log.info("webhook mode: Telegram posts to %s", settings.webhook_url)
+    try:
+        asyncio.run(service.serve_webhook())
+    except TelegramError as exc:
+        raise _cannot_start(exc) from exc

@@ -10,10 +10,18 @@ from bot.knowledge import LANGUAGES, LoadResult, Problem, load_knowledge_base
 
 def check_knowledge_base(path: str | Path, thresholds: Thresholds | None = None) -> LoadResult:
     """Load the FAQ and add ambiguity problems: variants the engine gives to another entry."""
+    return checked_engine(path, thresholds)[0]
+
+
+def checked_engine(
+    path: str | Path, thresholds: Thresholds | None = None
+) -> tuple[LoadResult, Engine | None]:
+    """`check_knowledge_base`, and the engine on that FAQ when the check found no error (what
+    a reload serves: the very FAQ that was checked, read once)."""
     result = load_knowledge_base(path)
     kb = result.knowledge_base
     if kb is None or result.errors:
-        return result
+        return result, None
     engine = Engine(kb, thresholds or Thresholds())
     for entry in kb:
         for lang in LANGUAGES:
@@ -32,4 +40,4 @@ def check_knowledge_base(path: str | Path, thresholds: Thresholds | None = None)
                         f"with confidence ({decision.status}; close to {', '.join(others)})"
                     )
                     result.problems.append(Problem("warning", entry.file, entry.line, message))
-    return result
+    return result, (None if result.errors else engine)

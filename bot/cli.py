@@ -1,20 +1,24 @@
-"""The `faqbot` command line: ask, chat, check, eval, report, drafts (and run the bot)."""
+"""The `faqbot` command line: ask, chat, check, eval, report, drafts; run and reload the bot."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.check import check_knowledge_base
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, ServiceError, Settings
 from bot.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine
 from bot.evaluation import Outcome, evaluate, format_report, load_questions
 from bot.i18n import LANGUAGES, gettext_for
-from bot.knowledge import KnowledgeBaseError, load_or_raise
+from bot.knowledge import KnowledgeBaseError, LoadResult, load_or_raise
+from bot.pidfile import NoRunningBot, running_bot_pid
 from bot.storage import Storage, StorageError
 from bot.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
 
@@ -45,9 +49,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    path = Path(args.path) if args.path else settings.faq_dir
-    result = check_knowledge_base(path, settings.thresholds)
+def print_check_report(result: LoadResult, out: TextIO) -> None:
     for problem in result.problems:
         print(problem, file=out)
     kb = result.knowledge_base
@@ -55,7 +57,42 @@ def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         f"; {len(kb)} entries in {len(kb.topics)} topics" if kb else ""
     )
     print(("FAILED: " if result.errors else "OK: ") + summary, file=out)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    path = Path(args.path) if args.path else settings.faq_dir
+    result = check_knowledge_base(path, settings.thresholds)
+    print_check_report(result, out)
     return 1 if result.errors else 0
+
+
+#: `faqbot reload` exit code when no bot is running (1 is "the FAQ has errors").
+NO_BOT = 3
+
+
+def cmd_reload(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Check the FAQ the bot serves, then ask the running bot (SIGHUP) to load it."""
+    path = Path(args.faq) if args.faq else settings.faq_dir
+    result = check_knowledge_base(path, settings.thresholds)
+    print_check_report(result, out)
+    if result.errors:
+        print(
+            "faqbot reload: the FAQ has errors; the running bot keeps serving the current one",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        pid = running_bot_pid(settings.pid_path)
+    except NoRunningBot as exc:
+        print(f"faqbot reload: {exc}; the FAQ will be served at the next start", file=sys.stderr)
+        return NO_BOT
+    os.kill(pid, signal.SIGHUP)
+    print(
+        f"Reload requested: the bot (pid {pid}) checks {path} again and serves it; "
+        "its log says when it is done",
+        file=out,
+    )
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -253,20 +290,26 @@ def _positive(value: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Run the Telegram bot with long polling until interrupted."""
+    """Run the Telegram bot (long polling, or a webhook) until SIGTERM or Ctrl-C."""
     if not settings.token:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in the environment "
             "(see .env.example)"
         )
-    from bot.app import run  # Telegram is only imported by the command that needs it
-    from bot.logs import configure_logging
+    if args.webhook:
+        settings.check_webhook()
+    if args.faq:  # the folder /reload and SIGHUP read again
+        settings = replace(settings, faq_dir=Path(args.faq))
+    # Telegram is only imported by the command that needs it.
+    from bot.app import run, run_webhook
+    from bot.logs import configure_logging, token_secrets
 
-    configure_logging(args.verbose, secrets=[settings.token])
-    engine = _load_engine(settings, args.faq)
+    secrets = [*token_secrets(settings.token), settings.webhook_secret]
+    configure_logging(args.verbose, secrets=secrets)
+    engine = _load_engine(settings, None)
     storage = Storage(settings.db_path)
     try:
-        run(settings, engine, storage)
+        (run_webhook if args.webhook else run)(settings, engine, storage)
     finally:
         storage.close()
     return 0
@@ -315,8 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the Telegram bot (long polling, TELEGRAM_BOT_TOKEN)")
     run.add_argument("--faq", **faq)
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates on a webhook (TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET, "
+        "FAQBOT_LISTEN, FAQBOT_PORT) instead of long polling",
+    )
     run.add_argument("--verbose", action="store_true", help="debug logs, users' messages included")
     run.set_defaults(func=cmd_run)
+
+    reload = sub.add_parser(
+        "reload",
+        help="check the FAQ, then make the running bot serve it (exit 1: errors, 3: no bot)",
+    )
+    reload.add_argument("--faq", **faq)
+    reload.set_defaults(func=cmd_reload)
     return parser
 
 
@@ -328,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"faqbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    except StorageError as exc:
+    except (StorageError, ServiceError) as exc:
         print(f"faqbot: {exc}", file=sys.stderr)
         return 1
     except KnowledgeBaseError as exc:

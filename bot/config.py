@@ -1,12 +1,14 @@
 """Settings from the environment (documented in `.env.example`), with embedded defaults.
 
 Nothing here is required to chat in the terminal; `TELEGRAM_BOT_TOKEN` is required only by
-`faqbot run`.
+`faqbot run`, and `TELEGRAM_WEBHOOK_URL` and `TELEGRAM_WEBHOOK_SECRET` only by
+`faqbot run --webhook` (`Settings.check_webhook`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,18 @@ from bot.retention import RETENTION_DAYS
 from bot.tickets import TicketLimits
 
 DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_DB_PATH = Path("data/faqbot.sqlite3")
+# What Telegram accepts as a webhook secret token (1-256 characters), from 16 on: a short
+# secret is guessable (and would be masked all over the logs).
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+class ServiceError(RuntimeError):
+    """`faqbot run` cannot serve (a port is taken, Telegram refused the webhook); one line."""
 
 
 def _number(env: Mapping[str, str], name: str, default: float, kind: type = float):
@@ -40,6 +50,13 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _port(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    value = _number(env, name, default, int)
+    if value is not None and not 1 <= value <= 65535:
+        raise ConfigError(f"{name} must be a TCP port (1-65535), got {value}")
+    return value
+
+
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     value = _number(env, name, default)
     if not value > 0:
@@ -53,7 +70,7 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     staff_chat_id: int | None = None
     staff_user_ids: frozenset[int] = frozenset()
-    db_path: Path = Path("data/faqbot.sqlite3")
+    db_path: Path = DEFAULT_DB_PATH
     faq_dir: Path = DEFAULT_FAQ_DIR
     default_language: str = "fr"
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -63,6 +80,38 @@ class Settings:
     digest_interval_minutes: float = 60.0
     # Questions, feedback and closed tickets are deleted after this many days (see /privacy).
     retention_days: int = RETENTION_DAYS
+    # Webhook mode (`faqbot run --webhook`): the public HTTPS URL Telegram posts updates to (it
+    # must reach this server's /telegram path) and the secret Telegram sends with each post.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    # The bot's HTTP server: webhook, /healthz and /metrics on `listen`:`port` in webhook mode;
+    # in polling mode /healthz and /metrics on `listen`:`health_port` when that is set.
+    listen: str = "0.0.0.0"
+    port: int = 8080
+    health_port: int | None = None
+    # The running bot's process id, for `faqbot reload` (default: next to the database).
+    pid_file: Path | None = None
+
+    @property
+    def pid_path(self) -> Path:
+        return self.pid_file or self.db_path.parent / "faqbot.pid"
+
+    def check_webhook(self) -> None:
+        """Raise `ConfigError` (one line) unless webhook mode has what it needs."""
+        missing = [
+            name
+            for name, value in (
+                ("TELEGRAM_WEBHOOK_URL", self.webhook_url),
+                ("TELEGRAM_WEBHOOK_SECRET", self.webhook_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
+                "webhook mode needs the public HTTPS URL of /telegram and a secret token "
+                "(see .env.example)"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +128,18 @@ class Settings:
             raise ConfigError(
                 "STAFF_CHAT_ID and STAFF_USER_IDS must be numeric Telegram ids"
             ) from None
+        webhook_url = env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None
+        if webhook_url and not webhook_url.startswith("https://"):
+            raise ConfigError(
+                f"TELEGRAM_WEBHOOK_URL must be an https:// URL (Telegram requires it), "
+                f"got {webhook_url!r}"
+            )
+        webhook_secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+        if webhook_secret and not _SECRET_TOKEN.match(webhook_secret):
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET must be 16-256 characters among A-Z, a-z, 0-9, _ and -"
+            )
+        pid_file = env.get("FAQBOT_PID_FILE", "").strip()
         defaults = Thresholds()
         limits = TicketLimits()
         return cls(
@@ -86,7 +147,7 @@ class Settings:
             api_url=(env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/"),
             staff_chat_id=staff_chat_id,
             staff_user_ids=staff_user_ids,
-            db_path=Path(env.get("FAQBOT_DB", "").strip() or "data/faqbot.sqlite3"),
+            db_path=Path(env.get("FAQBOT_DB", "").strip() or DEFAULT_DB_PATH),
             faq_dir=Path(env.get("FAQBOT_FAQ_DIR", "").strip() or DEFAULT_FAQ_DIR),
             default_language=language,
             thresholds=Thresholds(
@@ -103,4 +164,10 @@ class Settings:
                 env, "FAQBOT_DIGEST_INTERVAL_MINUTES", cls.digest_interval_minutes
             ),
             retention_days=_count(env, "FAQBOT_RETENTION_DAYS", RETENTION_DAYS),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            listen=env.get("FAQBOT_LISTEN", "").strip() or cls.listen,
+            port=_port(env, "FAQBOT_PORT", cls.port),
+            health_port=_port(env, "FAQBOT_HEALTH_PORT", None),
+            pid_file=Path(pid_file) if pid_file else None,
         )

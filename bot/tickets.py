@@ -506,6 +506,10 @@ class TicketDesk:
         )
         return [Ticket.from_row(r) for r in rows]
 
+    def count_open(self) -> int:
+        """How many tickets wait for staff (the `/metrics` gauge)."""
+        return self.storage.query("SELECT COUNT(*) FROM tickets WHERE status = ?", (OPEN,))[0][0]
+
     def flagged_tickets(self) -> list[Ticket]:
         """Tickets not closed whose last answer could not be delivered."""
         rows = self.storage.query(

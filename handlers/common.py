@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.check import checked_engine
 from bot.config import Settings
 from bot.engine import Engine
 from bot.formatting import split_html
+from bot.knowledge import LoadResult
+from bot.metrics import Metrics
 from bot.storage import Storage
 from handlers import texts
 from handlers.rules import language_from_code
@@ -21,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Keys of `application.bot_data`, filled by `bot.app.build_application`.
 ENGINE, STORAGE, SETTINGS, DESK = "engine", "storage", "settings", "desk"
+METRICS, RELOAD_LOCK = "metrics", "reload_lock"
+# Errors of a refused FAQ written to the log (all of them are in `faqbot check`).
+LOGGED_PROBLEMS = 10
 
 
 def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
@@ -33,6 +41,46 @@ def storage_of(context: ContextTypes.DEFAULT_TYPE) -> Storage:
 
 def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
     return context.bot_data[SETTINGS]
+
+
+def metrics_of(context: ContextTypes.DEFAULT_TYPE) -> Metrics:
+    return context.bot_data[METRICS]
+
+
+async def reload_faq(bot_data: MutableMapping[str, Any]) -> LoadResult:
+    """Check the FAQ folder again (`faqbot check`) and serve it if it has no error; otherwise
+    keep serving the current one. `/reload` and SIGHUP (`faqbot reload`) both come here.
+
+    The check and the new engine are built in a worker thread; the swap is one assignment on
+    the event loop. Handlers read the engine from `bot_data` once per update, so each update is
+    handled entirely with the old FAQ or entirely with the new one.
+    """
+    settings: Settings = bot_data[SETTINGS]
+    metrics: Metrics = bot_data[METRICS]
+    lock = bot_data.setdefault(RELOAD_LOCK, asyncio.Lock())
+    async with lock:  # a SIGHUP and a /reload at once: one after the other
+        result, engine = await asyncio.to_thread(
+            checked_engine, settings.faq_dir, settings.thresholds
+        )
+        if engine is None:
+            metrics.reloaded(False)
+            log.warning(
+                "FAQ reload refused: %d error(s) in %s; the previous FAQ stays live",
+                len(result.errors),
+                settings.faq_dir,
+            )
+            for problem in result.errors[:LOGGED_PROBLEMS]:
+                log.warning("FAQ problem: %s", problem)
+            return result
+        bot_data[ENGINE] = engine
+        metrics.reloaded(True, len(engine.kb))
+        log.info(
+            "FAQ reloaded from %s: %d entries, %d warning(s)",
+            settings.faq_dir,
+            len(engine.kb),
+            len(result.warnings),
+        )
+        return result
 
 
 def is_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -18,6 +18,7 @@ from handlers import callbacks, keyboards, texts
 from handlers.common import (
     edit_html,
     engine_of,
+    metrics_of,
     send_html,
     settings_of,
     storage_of,
@@ -144,6 +145,7 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     decision = engine.decide(text, language=language, default_language=preferred)
     user_id = update.effective_user.id if update.effective_user else None
     log.debug("question from %s: %r", user_id, text)
+    metrics_of(context).question(decision.language, decision.status)
     if decision.status == SMALLTALK:
         await send_html(update, context, escape(decision.text))
         return
@@ -164,6 +166,13 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         decision.faq_id or "-",
         decision.score,
         language,
+        extra={
+            "question_id": question_id,
+            "outcome": decision.status,
+            "faq_id": decision.faq_id,
+            "score": round(decision.score, 1),
+            "language": language,
+        },
     )
     offer_default = language != preferred
     kb = engine.kb

@@ -8,6 +8,8 @@
     /unban N         lift the ban
     /stats           questions by language and outcome, tickets, median time to a first answer
     /unanswered      the questions the FAQ does not answer well, grouped
+    /reload          serve the edited FAQ files, only if they pass `faqbot check`; otherwise
+                     the current FAQ stays live and the first errors are shown (file:line)
 
 They work only in the staff chat and, when STAFF_USER_IDS is set, only for those users.
 Anywhere else, or for anyone else, they do nothing visible at all: no reply, not even the
@@ -27,7 +29,7 @@ from telegram.ext import ContextTypes
 from bot.formatting import escape
 from bot.tickets import TicketNotFound, format_unanswered, unanswered_report
 from handlers import texts
-from handlers.common import is_staff, settings_of, storage_of
+from handlers.common import is_staff, reload_faq, settings_of, storage_of
 from handlers.escalation import (
     deliver,
     desk_of,
@@ -230,6 +232,22 @@ async def unban_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     )
 
 
+# The FAQ ------------------------------------------------------------------------------------
+
+
+@staff_only
+async def reload_knowledge_base(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload: check the FAQ folder and serve it if it has no error (as `faqbot reload`)."""
+    result = await reload_faq(context.bot_data)
+    language = staff_language(context)
+    kb = result.knowledge_base
+    if result.errors or kb is None:
+        html = texts.staff_reload_refused(language, result.errors, settings_of(context).faq_dir)
+    else:
+        html = texts.staff_reloaded(language, len(kb), len(kb.topics), len(result.warnings))
+    await _reply(update, context, html)
+
+
 #: command -> handler, registered by `bot.app` (before the "unknown command" answer).
 COMMANDS: dict[str, Handler] = {
     "open": open_tickets,
@@ -241,6 +259,7 @@ COMMANDS: dict[str, Handler] = {
     "unban": unban_user,
     "stats": show_stats,
     "unanswered": show_unanswered,
+    "reload": reload_knowledge_base,
 }
 
 

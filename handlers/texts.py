@@ -8,15 +8,18 @@ imports Telegram, so the texts are easy to test.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from bot.formatting import bold, escape
 from bot.i18n import LANGUAGE_NAMES, format_duration, format_number, gettext_for
-from bot.knowledge import Entry, Topic
+from bot.knowledge import Entry, Problem, Topic
 from bot.retention import RETENTION_DAYS
 from bot.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, DeskStats, Ticket, TicketMessage
 
 #: How much of a question a list line (/open, the digest) shows.
 LIST_QUESTION_CHARS = 100
+#: How many errors of a refused FAQ /reload shows (`faqbot check` lists them all).
+RELOAD_ERRORS_SHOWN = 5
 
 
 def command_descriptions(language: str) -> list[tuple[str, str]]:
@@ -491,6 +494,64 @@ def staff_stats(language: str, stats: DeskStats) -> str:
             duration=format_duration(stats.median_first_answer, language)
         )
     lines += ["", escape(tickets), escape(median)]
+    return "\n".join(lines)
+
+
+def staff_reloaded(language: str, entries: int, topics: int, warnings: int) -> str:
+    """/reload: the edited FAQ passed the check and is now served."""
+    _ = gettext_for(language)
+    lines = [
+        bold(_("FAQ reloaded")),
+        escape(
+            _("{entries} answers in {topics} topics are now live.").format(
+                entries=format_number(entries, language), topics=format_number(topics, language)
+            )
+        ),
+    ]
+    if warnings:
+        lines.append(
+            escape(
+                _("Warnings: {count} (faqbot check lists them).").format(
+                    count=format_number(warnings, language)
+                )
+            )
+        )
+    return "\n".join(lines)
+
+
+def _problem_place(problem: Problem, faq_dir: Path) -> str:
+    """file:line, the file relative to the FAQ folder's parent ("faq/kmo.yaml:12")."""
+    path = Path(problem.file)
+    try:
+        shown = path.relative_to(faq_dir.parent)
+    except ValueError:
+        shown = path
+    return f"{shown}:{problem.line}"
+
+
+def staff_reload_refused(language: str, errors: Sequence[Problem], faq_dir: Path) -> str:
+    """/reload: the edited FAQ has errors; the first ones, with file and line."""
+    _ = gettext_for(language)
+    lines = [
+        bold(_("The FAQ was not reloaded: the current one stays live.")),
+        escape(
+            _("Errors: {count}. Fix them, then send /reload again:").format(
+                count=format_number(len(errors), language)
+            )
+        ),
+    ]
+    for problem in errors[:RELOAD_ERRORS_SHOWN]:
+        place = _problem_place(problem, faq_dir)
+        lines.append(f"• <code>{escape(place)}</code> {escape(problem.message)}")
+    more = len(errors) - RELOAD_ERRORS_SHOWN
+    if more > 0:
+        lines.append(
+            escape(
+                _("… and {count} more (faqbot check lists them all).").format(
+                    count=format_number(more, language)
+                )
+            )
+        )
     return "\n".join(lines)
 
 

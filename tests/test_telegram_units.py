@@ -3,8 +3,10 @@ texts, HTML splitting, retention and log redaction. No network."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +19,7 @@ from bot.formatting import MESSAGE_LIMIT, escape, split_html, utf16_length
 from bot.i18n import format_number
 from bot.knowledge import load_or_raise
 from bot.language import LanguageGuess
-from bot.logs import RedactingFormatter
+from bot.logs import JsonFormatter, token_secrets
 from bot.matcher import Candidate
 from bot.retention import DAY, purge_question_log
 from bot.storage import Storage
@@ -330,11 +332,38 @@ def test_old_questions_and_feedback_are_purged(tmp_path):
 
 
 def test_the_token_never_reaches_the_logs():
-    formatter = RedactingFormatter("%(message)s", ["123:SECRET", None])
+    token = "123:SECRET-part-of-the-token"
+    formatter = JsonFormatter([*token_secrets(token), "hook-secret", None])
     record = logging.LogRecord(
-        "httpx", logging.INFO, __file__, 1, "POST %s", ("https://x/bot123:SECRET/getMe",), None
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        "POST %s %s %s",
+        (f"https://x/bot{token}/getMe", "123%3ASECRET-part-of-the-token", "hook-secret"),
+        None,
     )
-    assert formatter.format(record) == "POST https://x/bot[redacted]/getMe"
+    line = formatter.format(record)
+    expected = "POST https://x/bot[redacted]/getMe 123%3A[redacted] [redacted]"
+    assert json.loads(line)["msg"] == expected
+
+
+def test_log_lines_are_one_json_object_each_with_extras_and_tracebacks():
+    formatter = JsonFormatter(["123:ABCDEFGHIJ"])
+    try:
+        raise ValueError("bad 123:ABCDEFGHIJ")
+    except ValueError:
+        record = logging.LogRecord(
+            "bot.app", logging.ERROR, __file__, 1, "two\nlines", (), sys.exc_info()
+        )
+    record.update_id = 42
+    line = formatter.format(record)
+    assert "\n" not in line
+    fields = json.loads(line)
+    assert fields["level"] == "ERROR" and fields["logger"] == "bot.app"
+    assert fields["msg"] == "two\nlines" and fields["update_id"] == 42
+    assert fields["ts"].endswith("Z")
+    assert "ValueError: bad [redacted]" in fields["exc"]
 
 
 # ---------------------------------------------------------------------------- configuration
@@ -352,3 +381,22 @@ def test_env_example_documents_every_setting_and_loads():
     assert read and read <= set(values), f"not in .env.example: {sorted(read - set(values))}"
     settings = Settings.from_env(values)
     assert settings.token is None and settings.api_url == "https://api.telegram.org"
+
+
+def test_only_the_wiring_and_the_handlers_import_telegram():
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "bot"
+    importers = set()
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n == "telegram" or n.startswith("telegram.") for n in names):
+                importers.add(path.name)
+    assert importers == {"app.py"}

@@ -1,0 +1,192 @@
+"""The bot's own HTTP server: the Telegram webhook, `/healthz` and `/metrics`.
+
+Why not python-telegram-bot's `Application.run_webhook`: its server (`Updater.start_webhook`,
+tornado as well) serves exactly one path, the webhook, and offers no public way to add another
+route: the tornado application it builds (`WebhookAppClass`) is private and created inside the
+`Updater`. Adding `/healthz` and `/metrics` to it would mean subclassing or patching private
+classes that may change in any release. So `faqbot run --webhook` follows PTB's documented
+"custom webhook bot" pattern (`examples/customwebhookbot/`): the `Application` is built with
+`updater(None)`, this server receives Telegram's POSTs on `/telegram`, checks the
+`X-Telegram-Bot-Api-Secret-Token` header (403 otherwise) and hands the JSON to the wiring, which
+puts `Update.de_json(...)` on `application.update_queue`. The server is tornado because PTB's
+webhooks extra installs it already; its checks are PTB's own webhook handler's, with the secret
+compared in constant time and nothing of the update logged.
+
+In polling mode the same server runs without the webhook route when `FAQBOT_HEALTH_PORT` is set.
+
+Shutdown (`WebServer.stop`): stop listening, answer 503 to any POST still arriving on an open
+connection (Telegram delivers it again later), close the connections. Every update answered
+200 before that is on the update queue, and `Application.stop()` handles the whole queue before
+it returns.
+
+Nothing here imports Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application, RequestHandler
+
+from bot.metrics import Metrics
+from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# An update is a few kilobytes; refuse anything absurdly larger before reading it.
+MAX_BODY_BYTES = 1024 * 1024
+DB_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram's POSTs go: `sink` receives each update as parsed JSON."""
+
+    secret: str
+    sink: Callable[[dict], Awaitable[None]]
+
+
+class Health:
+    """What `/healthz` reports: 200 when the application runs and the database answers."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        faq_entries: Callable[[], int],
+        running: Callable[[], bool],
+    ):
+        self.storage = storage
+        self.faq_entries = faq_entries
+        self.running = running
+        self.started = time.monotonic()
+        self.stopping = False
+
+    async def _database_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(self.storage.query, "SELECT COUNT(*) FROM sqlite_master"),
+                DB_TIMEOUT,
+            )
+        except Exception as exc:  # any failure means "not healthy", never a crash of the probe
+            log.warning("health check: the database does not answer: %r", exc)
+            return False
+        return True
+
+    async def check(self) -> tuple[int, dict]:
+        """The HTTP status and the JSON body."""
+        db_ok = await self._database_answers()
+        running = self.running() and not self.stopping
+        body = {
+            "status": "ok" if db_ok and running else "unavailable",
+            "faq_entries": self.faq_entries(),
+            "db": "ok" if db_ok else "error",
+            "uptime_s": round(time.monotonic() - self.started, 1),
+        }
+        if not running:
+            body["reason"] = "stopping" if self.stopping else "the bot is not running"
+        elif not db_ok:
+            body["reason"] = "the database does not answer"
+        return (HTTPStatus.OK if db_ok and running else HTTPStatus.SERVICE_UNAVAILABLE), body
+
+
+class _Handler(RequestHandler):
+    def initialize(self, server: WebServer) -> None:
+        self.server = server
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+
+
+class HealthHandler(_Handler):
+    async def get(self) -> None:
+        status, body = await self.server.health.check()
+        self.set_status(status)
+        self.finish(body)  # a dict: tornado sends it as JSON
+
+
+class MetricsHandler(_Handler):
+    async def get(self) -> None:
+        metrics = self.server.metrics
+        try:
+            await asyncio.to_thread(metrics.refresh)
+        except Exception as exc:  # stale gauges are better than no metrics at all
+            log.warning("metrics: could not read the database: %r", exc)
+        body, content_type = metrics.render()
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+
+class WebhookHandler(_Handler):
+    SUPPORTED_METHODS = ("POST",)
+
+    def _refuse(self, status: HTTPStatus, result: str) -> None:
+        self.server.metrics.webhook_requests.labels(result).inc()
+        self.set_status(status)
+        self.finish()
+
+    async def post(self) -> None:
+        webhook = self.server.webhook
+        given = self.request.headers.get(SECRET_HEADER, "")
+        expected = webhook.secret.encode() if webhook is not None else b""
+        if not expected or not hmac.compare_digest(given.encode(), expected):
+            self._refuse(HTTPStatus.FORBIDDEN, "forbidden")
+            return
+        if self.server.health.stopping:  # Telegram delivers it again later
+            self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable")
+            return
+        try:
+            data = json.loads(self.request.body)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            self._refuse(HTTPStatus.BAD_REQUEST, "bad_request")
+            return
+        try:
+            await webhook.sink(data)
+        except Exception as exc:  # not an update we can read; the content is not logged
+            log.warning("webhook: could not read an update (%s)", type(exc).__name__)
+            self._refuse(HTTPStatus.BAD_REQUEST, "bad_request")
+            return
+        self.server.metrics.webhook_requests.labels("accepted").inc()
+        self.set_status(HTTPStatus.OK)
+        self.finish()
+
+
+class WebServer:
+    """`/healthz` and `/metrics`, plus `POST /telegram` when given a `Webhook`."""
+
+    def __init__(self, health: Health, metrics: Metrics, webhook: Webhook | None = None):
+        self.health = health
+        self.metrics = metrics
+        self.webhook = webhook
+        routes: list = [
+            (r"/healthz", HealthHandler, {"server": self}),
+            (r"/metrics", MetricsHandler, {"server": self}),
+        ]
+        if webhook is not None:
+            routes.append((rf"{WEBHOOK_PATH}/?", WebhookHandler, {"server": self}))
+        self._http = HTTPServer(Application(routes), max_body_size=MAX_BODY_BYTES)
+        self.port: int | None = None
+
+    def start(self, address: str, port: int) -> None:
+        """Listen on `address:port` (port 0: any free port, then in `self.port`)."""
+        sockets = bind_sockets(port, address)
+        self.port = sockets[0].getsockname()[1]
+        self._http.add_sockets(sockets)
+
+    async def stop(self) -> None:
+        """Stop listening, refuse what still arrives, close every connection."""
+        self.health.stopping = True
+        self._http.stop()
+        await self._http.close_all_connections()
