@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.check import check_knowledge_base
 from bot.config import ConfigError, ServiceError, Settings
-from bot.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine
+from bot.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine, settle
 from bot.evaluation import Outcome, evaluate, format_report, load_questions
 from bot.i18n import LANGUAGES, gettext_for
 from bot.knowledge import KnowledgeBaseError, LoadResult, load_or_raise
@@ -306,7 +306,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
     secrets = [*token_secrets(settings.token), settings.webhook_secret]
     configure_logging(args.verbose, secrets=secrets)
-    engine = _load_engine(settings, None)
+    engine = settle(_load_engine(settings, None))
     storage = Storage(settings.db_path)
     try:
         (run_webhook if args.webhook else run)(settings, engine, storage)

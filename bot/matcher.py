@@ -14,7 +14,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -82,6 +81,9 @@ def is_out_of_scope_cue(word: str, cues: frozenset[str]) -> bool:
     )
 
 
+NEIGHBOUR_CACHE_SIZE = 50_000
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An entry that may answer the question, with its best-matching variant."""
@@ -113,8 +115,23 @@ class MatchIndex:
     variant_folded: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # Questions repeat words; caching vocabulary look-ups keeps the hot path short.
-        self.neighbours = lru_cache(maxsize=50_000)(self._neighbours)
+        # Questions repeat words; caching vocabulary look-ups keeps the hot path short. A plain
+        # dict, not functools.lru_cache on a bound method: that would make the index a
+        # reference cycle, which only the cyclic collector frees (see `bot.engine.settle`).
+        self._near: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    def neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Vocabulary words close to `word` (cached), with a similarity from 0 to 1."""
+        near = self._near.get(word)
+        if near is None:
+            if len(self._near) >= NEIGHBOUR_CACHE_SIZE:
+                self._near.clear()
+            near = self._near[word] = self._neighbours(word)
+        return near
+
+    def clear_cache(self) -> None:
+        """Forget cached look-ups (benchmarks measure questions with unseen words)."""
+        self._near.clear()
 
     def _neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
         """Vocabulary words close to `word`, with a similarity from 0 to 1."""

@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot.check import checked_engine
 from bot.config import Settings
-from bot.engine import Engine
+from bot.engine import Engine, settle
 from bot.formatting import split_html
 from bot.knowledge import LoadResult
 from bot.metrics import Metrics
@@ -72,7 +72,7 @@ async def reload_faq(bot_data: MutableMapping[str, Any]) -> LoadResult:
             for problem in result.errors[:LOGGED_PROBLEMS]:
                 log.warning("FAQ problem: %s", problem)
             return result
-        bot_data[ENGINE] = engine
+        bot_data[ENGINE] = settle(engine)
         metrics.reloaded(True, len(engine.kb))
         log.info(
             "FAQ reloaded from %s: %d entries, %d warning(s)",
