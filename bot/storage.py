@@ -114,6 +114,7 @@ class Storage:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA secure_delete=ON")  # /forget leaves no text in free pages
             self._lock = threading.RLock()
+            self._languages: dict[int, str | None] = {}
             self.migrate()
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
@@ -158,8 +159,12 @@ class Storage:
     # Users' preferences --------------------------------------------------------------------
 
     def language(self, user_id: int) -> str | None:
-        rows = self.query("SELECT language FROM users WHERE user_id = ?", (user_id,))
-        return rows[0]["language"] if rows else None
+        """The user's chosen language; read from the file once, then from memory (every
+        message asks, and only `set_language` and `forget_user` change it)."""
+        if user_id not in self._languages:
+            rows = self.query("SELECT language FROM users WHERE user_id = ?", (user_id,))
+            self._languages[user_id] = rows[0]["language"] if rows else None
+        return self._languages[user_id]
 
     def set_language(self, user_id: int, language: str) -> None:
         now = time.time()
@@ -170,6 +175,7 @@ class Storage:
                 " updated_at = excluded.updated_at",
                 (user_id, language, now, now),
             )
+        self._languages[user_id] = language
 
     # What users asked, and what they thought of the answers ---------------------------------
 
@@ -215,6 +221,7 @@ class Storage:
                 "SELECT 1 FROM users WHERE user_id = ? AND banned", (user_id,)
             ).fetchone()
             db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            self._languages.pop(user_id, None)
             if banned:
                 now = time.time()
                 db.execute(
