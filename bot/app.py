@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -70,6 +70,9 @@ PURGE_INTERVAL = timedelta(days=1)
 FIRST_PURGE = timedelta(minutes=5)
 FIRST_DIGEST = timedelta(minutes=1)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Requests that met a timeout or a 5xx are tried again this many times (see RetryingRateLimiter).
+NETWORK_RETRIES = 3
+FIRST_RETRY_PAUSE = 0.5  # seconds, doubled after each failed try
 
 
 class TimedApplication(Application):
@@ -86,6 +89,38 @@ class TimedApplication(Application):
             await super().process_update(update)
         finally:
             self.bot_data[METRICS].update_seconds.observe(time.perf_counter() - started)
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """AIORateLimiter (Telegram's flood limits; a 429 is retried after the wait Telegram asks
+    for), plus up to `NETWORK_RETRIES` more tries, a short pause apart, of a request that met a
+    timeout or a server error: python-telegram-bot raises those at once, and an answer was lost
+    on a bad second. `getUpdates` does not come through here (the Updater retries it).
+
+    What a retry implies: a request that timed out may have been carried out all the same, so
+    the user can then get that message twice (the price of not losing it). A request Telegram
+    refused (400, 403) is never sent again; a button tap that a timed-out try did answer makes
+    the next try "query is too old": that counts as answered.
+    """
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        pause = FIRST_RETRY_PAUSE
+        for attempt in range(NETWORK_RETRIES + 1):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except BadRequest as exc:
+                if attempt and endpoint == "answerCallbackQuery" and "too old" in exc.message:
+                    return True
+                raise
+            except NetworkError as exc:
+                if attempt == NETWORK_RETRIES:
+                    raise
+                log.warning("%s failed (%s); trying again in %.1f s", endpoint, exc, pause)
+                await asyncio.sleep(pause)
+                pause *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def register_commands(application: Application) -> None:
@@ -128,7 +163,7 @@ def build_application(
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(RetryingRateLimiter(max_retries=2))
         .post_init(register_commands)
     )
     if webhook:
@@ -221,6 +256,9 @@ def build_application(
         purge_old_data, interval=PURGE_INTERVAL, first=FIRST_PURGE, name="purge"
     )
     if settings.staff_chat_id is not None:
+        application.job_queue.run_once(
+            escalation.post_missing_cards, when=0, data=time.time(), name="missing cards"
+        )
         application.job_queue.run_repeating(
             staff.post_digest,
             interval=timedelta(minutes=settings.digest_interval_minutes),

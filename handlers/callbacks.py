@@ -26,6 +26,8 @@ MAX_BYTES = 64
 
 _LANG = r"(fr|de|en)"
 _ID = r"([a-z0-9][a-z0-9-]*)"
+# A row id: ASCII digits, below 9e18 so that it fits SQLite's INTEGER (max 2**63 - 1).
+_NUMBER = r"([0-9]{1,18}|[1-8][0-9]{18})"
 
 LANGUAGE_CHOICE = rf"^lang:{_LANG}$"
 DEFAULT_LANGUAGE = rf"^dl:{_LANG}$"
@@ -35,10 +37,10 @@ MENU_ENTRY = rf"^e:{_ID}$"
 RELATED = rf"^q:{_LANG}:{_ID}$"
 SUGGESTION = rf"^s:{_LANG}:{_ID}$"
 FEEDBACK = rf"^fb:([01]):{_LANG}:{_ID}$"
-ASK_TEAM = r"^ask(?::(\d{1,19}))?$"
-STAFF_TAKE = r"^tk:(\d{1,19})$"
-STAFF_CLOSE = r"^tx:(\d{1,19})$"
-STAFF_FAQ_ANSWER = rf"^fa:(\d{{1,19}}):{_ID}$"
+ASK_TEAM = rf"^ask(?::{_NUMBER})?$"
+STAFF_TAKE = rf"^tk:{_NUMBER}$"
+STAFF_CLOSE = rf"^tx:{_NUMBER}$"
+STAFF_FAQ_ANSWER = rf"^fa:{_NUMBER}:{_ID}$"
 FORGET = r"^fg:(yes|no)$"
 
 FEEDBACK_PREFIX = "fb:"

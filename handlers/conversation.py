@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.engine import ANSWER, SMALLTALK, SUGGEST
@@ -109,10 +110,22 @@ async def set_default_language(update: Update, context: ContextTypes.DEFAULT_TYP
     language = context.matches[0].group(1)
     await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
     await query.answer(texts.default_language_set(language))
-    if query.message is not None and query.message.is_accessible:
+    await drop_buttons(query, callbacks.DEFAULT_LANGUAGE_PREFIX)
+
+
+async def drop_buttons(query: CallbackQuery, prefix: str) -> None:
+    """Remove the one-shot buttons (`prefix`) from the message tapped. A second quick tap finds
+    them gone already ("not modified"), or the message gone: nothing left to do then."""
+    if query.message is None or not query.message.is_accessible:
+        return
+    try:
         await query.edit_message_reply_markup(
-            keyboards.without_buttons(query.message.reply_markup, callbacks.DEFAULT_LANGUAGE_PREFIX)
+            keyboards.without_buttons(query.message.reply_markup, prefix)
         )
+    except BadRequest as exc:
+        reason = exc.message.lower()
+        if not any(s in reason for s in ("not modified", "not found", "can't be edited")):
+            raise
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -229,10 +242,7 @@ async def record_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         storage_of(context).add_feedback, query.from_user.id, entry_id, language, helpful == "1"
     )
     await query.answer(texts.feedback_thanks(language, helpful == "1"))
-    if query.message is not None and query.message.is_accessible:
-        await query.edit_message_reply_markup(
-            keyboards.without_buttons(query.message.reply_markup, callbacks.FEEDBACK_PREFIX)
-        )
+    await drop_buttons(query, callbacks.FEEDBACK_PREFIX)
 
 
 async def reply_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -263,6 +263,19 @@ async def post_card(
     return message
 
 
+async def post_missing_cards(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once, at start: a card for every open ticket that has none (`context.job.data`: when the
+    application was built; later tickets are this process's own). The user was told "ticket
+    #N" before the card was posted: a `kill -9` in between, or a staff chat that could not be
+    reached, would otherwise leave staff to meet that ticket in the digest, a day later."""
+    started = context.job.data if context.job else None
+    tickets = await asyncio.to_thread(desk_of(context).open_tickets)
+    for ticket in tickets:
+        if ticket.staff_message_id is None and (started is None or ticket.created_at < started):
+            log.info("ticket #%d has no card yet: posting it", ticket.id)
+            await post_card(context, ticket)
+
+
 # Delivering staff answers -------------------------------------------------------------------
 
 

@@ -66,7 +66,7 @@ def ticket_number(context: ContextTypes.DEFAULT_TYPE) -> int | None:
     if not args:
         return None
     raw = args[0].removeprefix("#").removeprefix("n°")
-    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+    return int(raw) if raw.isdecimal() and len(raw) <= 18 else None
 
 
 async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, html: str) -> None:

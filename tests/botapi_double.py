@@ -69,16 +69,60 @@ _FILE_PATH_RE = re.compile(r"^/file/bot([^/]+)/(.+)$")
 #: "true" must stay a string)
 _STRING_PARAMS = frozenset(
     {
-        "text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "url",
-        "action", "language_code", "business_connection_id", "message_effect_id",
-        "secret_token", "ip_address", "title", "description", "short_description", "name",
-        "emoji", "address", "question", "explanation", "phone_number", "first_name",
-        "last_name", "vcard", "performer", "file_id", "photo", "document", "sticker", "voice",
-        "video", "audio", "animation", "video_note", "thumbnail", "foursquare_id",
-        "foursquare_type", "google_place_id", "google_place_type", "custom_emoji_id",
-        "next_offset", "start_parameter", "payload", "currency", "provider_token",
-        "game_short_name", "error_message", "shipping_query_id", "pre_checkout_query_id",
-        "inline_query_id", "web_app_query_id", "sticker_format", "set_name", "format",
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "inline_message_id",
+        "url",
+        "action",
+        "language_code",
+        "business_connection_id",
+        "message_effect_id",
+        "secret_token",
+        "ip_address",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "emoji",
+        "address",
+        "question",
+        "explanation",
+        "phone_number",
+        "first_name",
+        "last_name",
+        "vcard",
+        "performer",
+        "file_id",
+        "photo",
+        "document",
+        "sticker",
+        "voice",
+        "video",
+        "audio",
+        "animation",
+        "video_note",
+        "thumbnail",
+        "foursquare_id",
+        "foursquare_type",
+        "google_place_id",
+        "google_place_type",
+        "custom_emoji_id",
+        "next_offset",
+        "start_parameter",
+        "payload",
+        "currency",
+        "provider_token",
+        "game_short_name",
+        "error_message",
+        "shipping_query_id",
+        "pre_checkout_query_id",
+        "inline_query_id",
+        "web_app_query_id",
+        "sticker_format",
+        "set_name",
+        "format",
     }
 )
 
@@ -322,10 +366,22 @@ def _sorted_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _HTML_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
-    "code": "code", "pre": "pre", "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _HTML_ENTITY_RE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|lt|gt|amp|quot);")
 
@@ -390,9 +446,7 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 if not attrs.get("href"):
                     ent = None
             elif name == "tg-emoji":
-                ent = _entity(
-                    etype, top["start"], out.len16, custom_emoji_id=attrs.get("emoji-id")
-                )
+                ent = _entity(etype, top["start"], out.len16, custom_emoji_id=attrs.get("emoji-id"))
             elif name == "blockquote" and "expandable" in attrs:
                 ent = _entity("expandable_blockquote", top["start"], out.len16)
             elif (
@@ -466,17 +520,21 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
         stack.append({"name": name, "start": out.len16, "attrs": attrs})
         i = j
     if stack:
-        raise _ParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1]["name"]}"'
-        )
+        raise _ParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1]["name"]}"')
     return out.text(), _sorted_entities(entities)
 
 
 _MDV2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
 _MDV2_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline",
-    "strikethrough": "Strikethrough", "spoiler": "Spoiler", "code": "Code", "pre": "Pre",
-    "text_link": "TextUrl", "custom_emoji": "CustomEmoji",
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
+    "text_link": "TextUrl",
+    "custom_emoji": "CustomEmoji",
 }
 
 
@@ -580,8 +638,7 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
                 raise reserved(c)
             if any(e["type"] == entry["type"] for e in stack):
                 raise _ParseError(
-                    f"Can't use nested {_MDV2_NAMES[entry['type']]} entities at byte offset "
-                    f"{byte}"
+                    f"Can't use nested {_MDV2_NAMES[entry['type']]} entities at byte offset {byte}"
                 )
             stack.append(entry)
             continue
@@ -1129,9 +1186,7 @@ class BotApiDouble:
         return mid
 
     def _store(self, message: dict[str, Any]) -> None:
-        self.messages_by_id.setdefault(message["chat"]["id"], {})[message["message_id"]] = (
-            message
-        )
+        self.messages_by_id.setdefault(message["chat"]["id"], {})[message["message_id"]] = message
 
     def _lookup(self, chat_id: Any, message_id: int) -> dict[str, Any]:
         key = _as_chat_key(chat_id)
@@ -1350,8 +1405,16 @@ class BotApiDouble:
 
     def push_sticker(self, chat_id: int, emoji: str = "👍", **kwargs: Any) -> Pushed:
         sticker = self._new_file(
-            "sticker", "webp", 24_000, width=512, height=512, is_animated=False,
-            is_video=False, type="regular", emoji=emoji, set_name="TestStickers",
+            "sticker",
+            "webp",
+            24_000,
+            width=512,
+            height=512,
+            is_animated=False,
+            is_video=False,
+            type="regular",
+            emoji=emoji,
+            set_name="TestStickers",
         )
         return self._push_message(chat_id, {"sticker": sticker}, **self._media_kwargs(kwargs))
 
@@ -1379,8 +1442,11 @@ class BotApiDouble:
         **kwargs: Any,
     ) -> Pushed:
         document = self._new_file(
-            "document", file_name.rsplit(".", 1)[-1] if "." in file_name else "bin",
-            file_size, file_name=file_name, mime_type=mime_type,
+            "document",
+            file_name.rsplit(".", 1)[-1] if "." in file_name else "bin",
+            file_size,
+            file_name=file_name,
+            mime_type=mime_type,
         )
         content = self._caption({"document": document}, caption)
         return self._push_message(chat_id, content, **self._media_kwargs(kwargs))
@@ -1755,16 +1821,21 @@ class BotApiDouble:
                 "Arrays"
             )
         actions = (
-            "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-            "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
-            "copy_text", "callback_game", "pay",
+            "url",
+            "callback_data",
+            "web_app",
+            "login_url",
+            "switch_inline_query",
+            "switch_inline_query_current_chat",
+            "switch_inline_query_chosen_chat",
+            "copy_text",
+            "callback_game",
+            "pay",
         )
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not button.get("text"):
-                    raise _bad_request(
-                        "can't parse inline keyboard button: Text must be non-empty"
-                    )
+                    raise _bad_request("can't parse inline keyboard button: Text must be non-empty")
                 if not any(a in button for a in actions):
                     raise _bad_request(
                         "can't parse inline keyboard button: Text buttons are unallowed in the "
@@ -1906,30 +1977,46 @@ class BotApiDouble:
             elif kind == "sticker":
                 content = {
                     "sticker": self._new_file(
-                        "sticker", "webp", size, width=512, height=512, is_animated=False,
-                        is_video=False, type="regular",
+                        "sticker",
+                        "webp",
+                        size,
+                        width=512,
+                        height=512,
+                        is_animated=False,
+                        is_video=False,
+                        type="regular",
                     )
                 }
             elif kind == "voice":
                 content = {
                     "voice": self._new_file(
-                        "voice", "oga", size, duration=int(params.get("duration") or 1),
+                        "voice",
+                        "oga",
+                        size,
+                        duration=int(params.get("duration") or 1),
                         mime_type="audio/ogg",
                     )
                 }
             elif kind == "audio":
                 content = {
                     "audio": self._new_file(
-                        "audio", "mp3", size, duration=int(params.get("duration") or 1),
+                        "audio",
+                        "mp3",
+                        size,
+                        duration=int(params.get("duration") or 1),
                         mime_type=mime or "audio/mpeg",
                     )
                 }
             else:  # video
                 content = {
                     "video": self._new_file(
-                        "video", "mp4", size, width=int(params.get("width") or 640),
+                        "video",
+                        "mp4",
+                        size,
+                        width=int(params.get("width") or 640),
                         height=int(params.get("height") or 360),
-                        duration=int(params.get("duration") or 1), mime_type="video/mp4",
+                        duration=int(params.get("duration") or 1),
+                        mime_type="video/mp4",
                     )
                 }
             if uploaded:
@@ -1944,8 +2031,20 @@ class BotApiDouble:
         return self._finish_send(call, message)
 
     _CONTENT_KEYS = (
-        "text", "entities", "caption", "caption_entities", "photo", "document", "sticker",
-        "voice", "audio", "video", "animation", "location", "venue", "contact",
+        "text",
+        "entities",
+        "caption",
+        "caption_entities",
+        "photo",
+        "document",
+        "sticker",
+        "voice",
+        "audio",
+        "video",
+        "animation",
+        "location",
+        "venue",
+        "contact",
         "link_preview_options",
     )
 
@@ -2069,9 +2168,17 @@ class BotApiDouble:
 
     _CHAT_ACTIONS = frozenset(
         {
-            "typing", "upload_photo", "record_video", "upload_video", "record_voice",
-            "upload_voice", "upload_document", "choose_sticker", "find_location",
-            "record_video_note", "upload_video_note",
+            "typing",
+            "upload_photo",
+            "record_video",
+            "upload_video",
+            "record_voice",
+            "upload_voice",
+            "upload_document",
+            "choose_sticker",
+            "find_location",
+            "record_video_note",
+            "upload_video_note",
         }
     )
 

@@ -313,8 +313,9 @@ async def test_unknown_method_and_basic_methods(bot: Bot, botapi: BotApiDouble):
         await bot.send_message(42, "*fin*.", parse_mode=ParseMode.MARKDOWN_V2)
 
     with pytest.raises(BadRequest, match="(?i)message is not modified"):
-        await bot.edit_message_text("<b>Gras</b> &amp; normal", 42, msg.message_id,
-                                    parse_mode=ParseMode.HTML)
+        await bot.edit_message_text(
+            "<b>Gras</b> &amp; normal", 42, msg.message_id, parse_mode=ParseMode.HTML
+        )
     edited = await bot.edit_message_reply_markup(42, msg.message_id, reply_markup=KEYBOARD)
     assert edited.reply_markup == KEYBOARD
     assert await bot.send_chat_action(42, "typing")
@@ -324,8 +325,13 @@ async def test_unknown_method_and_basic_methods(bot: Bot, botapi: BotApiDouble):
     with pytest.raises(BadRequest, match="(?i)message to delete not found"):
         await bot.delete_message(42, msg.message_id)
     with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
-        await bot.send_message(42, "x", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("long", callback_data="x" * 65)]]))
+        await bot.send_message(
+            42,
+            "x",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("long", callback_data="x" * 65)]]
+            ),
+        )
     assert await bot.close() and await bot.log_out()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.app import build_application, register_commands
+from bot.app import NETWORK_RETRIES, build_application, register_commands
 from bot.config import Settings
 from bot.engine import ANSWER, ESCALATE, SUGGEST, Engine, escalation_text
 from bot.i18n import LANGUAGES, format_number
@@ -470,7 +470,7 @@ async def test_in_groups_only_commands_and_mentions(bot: RunningBot):
 
 
 async def test_an_error_is_logged_and_the_bot_keeps_going(bot: RunningBot, caplog):
-    bot.api.fail_next("sendMessage", 500)
+    bot.api.fail_next("sendMessage", 500, count=1 + NETWORK_RETRIES)
     with caplog.at_level(logging.ERROR, logger="handlers.common"):
         apology = await bot.send(ANNA, "What is KMØ?", language_code="en")
     assert (

@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 from telegram.ext import CallbackContext
 
-from bot.app import build_application
+from bot.app import NETWORK_RETRIES, build_application
 from bot.config import ConfigError, Settings
 from bot.engine import ESCALATE, Engine
 from bot.i18n import format_duration, format_number
@@ -478,7 +478,7 @@ async def test_replies_to_other_messages_are_questions_and_tickets_stay_private(
 
 async def test_a_network_failure_is_reported_under_the_ticket_and_flagged(bot: RunningBot):
     _, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
-    bot.api.fail_next("sendMessage", 502, description="Bad Gateway")
+    bot.api.fail_next("sendMessage", 502, count=1 + NETWORK_RETRIES, description="Bad Gateway")
 
     staff_reply(bot, "Am Bahnhof.", card["message_id"])
     [_, notice] = await bot.api.wait_for_message(STAFF_CHAT, count=2)
