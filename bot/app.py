@@ -24,7 +24,9 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
@@ -33,6 +35,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -72,6 +75,8 @@ FIRST_DIGEST = timedelta(minutes=1)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Requests that met a timeout or a 5xx are tried again this many times (see RetryingRateLimiter).
 NETWORK_RETRIES = 3
+# Updates handled at once (each chat's in order): see PerChatUpdateProcessor.
+CONCURRENT_UPDATES = 16
 FIRST_RETRY_PAUSE = 0.5  # seconds, doubled after each failed try
 
 
@@ -149,6 +154,38 @@ async def purge_old_data(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("purged %d tickets closed more than %s days ago", tickets, days)
 
 
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats are handled concurrently, one chat's updates in order.
+
+    python-telegram-bot's plain concurrency could answer a user's second question before the
+    first; a lock per chat keeps each conversation sequential while a burst of users (the
+    Be 4.0 fair) no longer waits in one queue behind each other's database writes.
+    """
+
+    def __init__(self, max_concurrent_updates: int):
+        super().__init__(max_concurrent_updates)
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._chat_locks.setdefault(chat.id, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked():
+                self._chat_locks.pop(chat.id, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up: locks are made per chat on demand."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
 def build_application(
     settings: Settings, engine: Engine, storage: Storage, *, webhook: bool = False
 ) -> Application:
@@ -164,6 +201,7 @@ def build_application(
         .base_file_url(f"{settings.api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(RetryingRateLimiter(max_retries=2))
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(register_commands)
     )
     if webhook:

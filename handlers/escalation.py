@@ -319,7 +319,8 @@ async def route_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     left to the other handlers.
     """
     message = update.effective_message
-    if message is None or message.reply_to_message is None or not message.text:
+    # A blank reply (spaces only) has nothing to deliver.
+    if message is None or message.reply_to_message is None or not (message.text or "").strip():
         return
     if not is_staff(update, context):
         return

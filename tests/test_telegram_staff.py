@@ -117,11 +117,18 @@ async def staff_command(bot: RunningBot, command: str, *args: Any, user=SOPHIE_U
 
 
 async def settled(bot: RunningBot) -> None:
-    """Every update pushed so far has been handled: a user's /help is answered after them."""
+    """Every update pushed so far has been handled: a user's /help, pushed after them, is
+    answered, and no update is still in progress (chats are handled concurrently)."""
     sentinel = 4242
     before = len(bot.api.sent(sentinel))
     bot.api.push_command(sentinel, "help", language_code="en")
     await bot.api.wait_for_message(sentinel, count=before + 1)
+    processor = bot.application.update_processor
+    for _ in range(500):
+        if processor.current_concurrent_updates == 0 and bot.application.update_queue.empty():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("updates still in progress after 5 s")
 
 
 def question_with_guesses(engine: Engine) -> str:  # noqa: F811
