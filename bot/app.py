@@ -200,7 +200,12 @@ def build_application(
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .rate_limiter(RetryingRateLimiter(max_retries=2))
+        .rate_limiter(
+            # No burst: at most one message each 1/30 s overall. AIORateLimiter's default
+            # lets 30 through at once and then 30 a second, which Telegram answers with 429s
+            # (benchmarks/e2e.py: 99 to 722 of them for 1,000 users; none this way).
+            RetryingRateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=2)
+        )
         .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(register_commands)
     )
