@@ -182,9 +182,8 @@ def build_index(
     """Index `(faq_id, language, question)` triples for `match`."""
     settings = settings or MatchSettings()
     index = MatchIndex(settings, stopwords, out_of_scope, {}, {}, {})
-    postings: dict[str, list[int]] = defaultdict(list)
-    entries_with: dict[str, set[str]] = defaultdict(set)
-    for i, (faq_id, lang, text) in enumerate(variants):
+    words_of_entry: dict[str, set[str]] = defaultdict(set)
+    for faq_id, lang, text in variants:
         folded = fold(text)
         words = frozenset(folded_tokens(folded, stopwords))
         index.variant_entry.append(faq_id)
@@ -192,17 +191,26 @@ def build_index(
         index.variant_text.append(text)
         index.variant_folded.append(folded)
         index.variant_tokens.append(words)
+        words_of_entry[faq_id] |= words
+    # Rarity counts entries, not variants: ten ways of asking about FORMLAB are one entry.
+    entries_with: dict[str, int] = defaultdict(int)
+    for words in words_of_entry.values():
         for w in words:
-            postings[w].append(i)
-            entries_with[w].add(faq_id)
-    n_entries = len(set(index.variant_entry)) or 1
-    idf = {w: math.log(1.0 + n_entries / len(ids)) for w, ids in entries_with.items()}
+            entries_with[w] += 1
+    n_entries = len(words_of_entry) or 1
+    idf = {w: math.log(1.0 + n_entries / count) for w, count in entries_with.items()}
     index.idf = idf
     for w in idf:
         index.vocabulary_by_length.setdefault(len(w), []).append(w)
     weight = index.variant_weight
     weight.extend(sum(map(idf.__getitem__, words)) or 1.0 for words in index.variant_tokens)
-    index.postings = {w: sorted(vs, key=weight.__getitem__) for w, vs in postings.items()}
+    # Postings list the lightest variants first (see `MatchSettings.candidate_cap`).
+    postings: dict[str, list[int]] = defaultdict(list)
+    tokens_of = index.variant_tokens
+    for i in sorted(range(len(weight)), key=weight.__getitem__):
+        for w in tokens_of[i]:
+            postings[w].append(i)
+    index.postings = dict(postings)
     return index
 
 

@@ -61,7 +61,7 @@ def fold(text: str) -> str:
         text = "".join(
             c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
         )
-    if "be" in text:
+    if "4" in text and "be" in text:
         text = _BE40.sub(" be40 ", text)
     if "km" in text:
         text = _KMO.sub("kmo", text)
