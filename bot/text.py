@@ -136,9 +136,9 @@ def folded_tokens(folded: str, stopwords: frozenset[str]) -> list[str]:
         folded = _QUESTION_PHRASES.sub(lambda m: "howmany" if "ow" in m[0] else "wieviel", folded)
     shared = SHARED_WORDS.get
     return [
-        w
-        for w in (shared(w, w) for w in folded.split())
-        if w not in stopwords and (len(w) > 1 or w.isdigit())
+        t
+        for w in folded.split()
+        if (t := shared(w, w)) not in stopwords and (len(t) > 1 or t.isdigit())
     ]
 
 
