@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.engine import ANSWER, SMALLTALK, SUGGEST
 from bot.formatting import escape
+from bot.knowledge import Entry, KnowledgeBase
 from handlers import callbacks, keyboards, texts
 from handlers.common import (
     edit_html,
@@ -203,32 +204,36 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         await send_html(update, context, escape(decision.text), markup)
 
 
-async def show_related(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A related-question button (`q:<lang>:<id>`): its answer as a new message."""
+async def entry_of_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Entry, str, KnowledgeBase] | None:
+    """The entry a `q:`/`s:` button names, with its language; the tap is answered either way
+    (with a polite toast when a reloaded FAQ no longer has that entry)."""
     query = update.callback_query
     language, entry_id = context.matches[0].groups()
     kb = engine_of(context).kb
     entry = kb.entries.get(entry_id)
     if entry is None:
         await query.answer(texts.expired_button(language))
-        return
+        return None
     await query.answer()
-    markup = keyboards.answer_keyboard(kb, entry, language)
-    await send_html(update, context, texts.answer(entry, language), markup)
+    return entry, language, kb
+
+
+async def show_related(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A related-question button (`q:<lang>:<id>`): its answer as a new message."""
+    if found := await entry_of_button(update, context):
+        entry, language, kb = found
+        markup = keyboards.answer_keyboard(kb, entry, language)
+        await send_html(update, context, texts.answer(entry, language), markup)
 
 
 async def pick_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A "did you mean" button (`s:<lang>:<id>`): that message becomes the answer."""
-    query = update.callback_query
-    language, entry_id = context.matches[0].groups()
-    kb = engine_of(context).kb
-    entry = kb.entries.get(entry_id)
-    if entry is None:
-        await query.answer(texts.expired_button(language))
-        return
-    await query.answer()
-    markup = keyboards.answer_keyboard(kb, entry, language)
-    await edit_html(update, context, texts.answer(entry, language), markup)
+    if found := await entry_of_button(update, context):
+        entry, language, kb = found
+        markup = keyboards.answer_keyboard(kb, entry, language)
+        await edit_html(update, context, texts.answer(entry, language), markup)
 
 
 async def record_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
