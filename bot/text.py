@@ -37,7 +37,7 @@ _KMO = re.compile(r"\bkm\s?[o0]\b")
 _BE40 = re.compile(r"\bbe\s?4\s?[.,]?\s?0\b")
 # 4.0 / 4,0 and 1,3 / 1.3: decimal separators differ across the three languages.
 _DECIMAL = re.compile(r"(\d)[.,](\d)")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_ASCII_WORDS = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
 _S_ADRESSE = re.compile(r"\bs\s+adress")
 # Cross-border users write the places in their own language: one spelling for matching.
 PLACE_NAMES = {
@@ -55,12 +55,14 @@ _PLACE_NAMES = re.compile(r"\b(?:" + "|".join(sorted(PLACE_NAMES, key=len, rever
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and typographic variants; keep only letters, digits, spaces."""
-    text = text.lower().translate(_FOLD_TABLE)
-    if not text.isascii():  # rarer letters and compatibility forms (ligatures, full width)
-        text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)
-        text = "".join(
-            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-        )
+    text = text.lower()
+    if not text.isascii():
+        text = text.translate(_FOLD_TABLE)
+        if not text.isascii():  # rarer letters and compatibility forms (ligatures, full width)
+            text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)
+            text = "".join(
+                c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+            )
     if "4" in text and "be" in text:
         text = _BE40.sub(" be40 ", text)
     if "km" in text:
@@ -72,7 +74,9 @@ def fold(text: str) -> str:
     if "adress" in text:
         # French "s'adresser à" (is meant for) is not "adresse" (an address).
         text = _S_ADRESSE.sub("sadress", text)
-    return _NON_WORD.sub(" ", text).strip()
+    # Anything but a-z and 0-9 becomes a space (a byte table: the hot path of indexing).
+    kept = text.encode("ascii", "replace").translate(_ASCII_WORDS).decode("ascii")
+    return " ".join(kept.split())
 
 
 def words(text: str) -> list[str]:
