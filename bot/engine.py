@@ -167,7 +167,8 @@ class Engine:
             return Decision(
                 question, SMALLTALK, lang, None, 0.0, (), (), guess, smalltalk_text(kind, lang)
             )
-        content = set(tokens(question, self.index.stopwords)) - set(QUESTION_WORDS.values())
+        words = tokens(question, self.index.stopwords)  # once: matching and the rules share it
+        content = set(words) - set(QUESTION_WORDS.values())
         if not content and self.vague_entry in self.kb.entries:
             # Nothing but question words ("what can you do?", "tu sers à quoi ?"): say what
             # the assistant knows rather than bother the team with an empty question.
@@ -175,9 +176,9 @@ class Engine:
             return Decision(
                 question, ANSWER, lang, entry.id, 0.0, (), (), guess, entry.answers[lang]
             )
-        candidates = match(self.index, question, limit=MAX_SUGGESTIONS + 2)
-        out_of_scope = asks_out_of_scope(self.index, question)
-        years = years_in(self.index, question)
+        candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
+        out_of_scope = asks_out_of_scope(self.index, words)
+        years = years_in(words)
         if candidates and years and not out_of_scope:
             out_of_scope = bool(years - self.entry_words(candidates[0].faq_id))
         status, chosen = classify(candidates, self.thresholds, out_of_scope)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.text import STOPWORDS, fold, folded_tokens, tokens
+from bot.text import STOPWORDS, fold, folded_tokens
 
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
@@ -214,10 +214,10 @@ def build_index(
     return index
 
 
-def question_weights(index: MatchIndex, question: str) -> dict[str, float]:
-    """Each content word of the question with the weight it carries."""
+def question_weights(index: MatchIndex, words: Sequence[str]) -> dict[str, float]:
+    """Each content word of the question (`bot.text.tokens`) with the weight it carries."""
     weights: dict[str, float] = {}
-    for word in tokens(question, index.stopwords):
+    for word in words:
         if is_out_of_scope_cue(word, index.out_of_scope):
             weights[word] = index.settings.out_of_scope_weight
             continue
@@ -230,22 +230,20 @@ def question_weights(index: MatchIndex, question: str) -> dict[str, float]:
     return weights
 
 
-def asks_out_of_scope(index: MatchIndex, question: str) -> bool:
-    """Whether the question asks what the FAQ never holds: a price, hours, a deadline…"""
-    return any(
-        is_out_of_scope_cue(w, index.out_of_scope) for w in tokens(question, index.stopwords)
-    )
+def asks_out_of_scope(index: MatchIndex, words: Sequence[str]) -> bool:
+    """Whether the question (its `tokens`) asks what the FAQ never holds: a price, hours…"""
+    return any(is_out_of_scope_cue(w, index.out_of_scope) for w in words)
 
 
-def years_in(index: MatchIndex, question: str) -> set[str]:
-    """The years a question names ("2018", "2020"): an entry that never mentions one of them
-    does not answer it."""
-    return {w for w in tokens(question, index.stopwords) if _YEAR.match(w)}
+def years_in(words: Sequence[str]) -> set[str]:
+    """The years a question (its `tokens`) names ("2018", "2020"): an entry that never
+    mentions one of them does not answer it."""
+    return {w for w in words if _YEAR.match(w)}
 
 
-def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
-    """The entries closest to `question`, best first, one candidate per entry."""
-    weights = question_weights(index, question)
+def match(index: MatchIndex, words: Sequence[str], limit: int = 5) -> list[Candidate]:
+    """The entries closest to a question (its `tokens`), best first, one per entry."""
+    weights = question_weights(index, words)
     total = sum(weights.values())
     if not total:
         return []
@@ -253,7 +251,7 @@ def match(index: MatchIndex, question: str, limit: int = 5) -> list[Candidate]:
     met: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
     cap = index.settings.candidate_cap
     for word in sorted(weights, key=weights.__getitem__, reverse=True):
-        if weights[word] == index.settings.out_of_scope_weight and word not in index.idf:
+        if is_out_of_scope_cue(word, index.out_of_scope) and word not in index.idf:
             continue
         for vocab_word, similarity in index.neighbours(word):
             idf = index.idf[vocab_word]
