@@ -99,7 +99,6 @@ class Decision:
     score: float
     suggestions: tuple[Candidate, ...]
     candidates: tuple[Candidate, ...]
-    language_guess: LanguageGuess | None
     text: str
 
     def as_json(self, kb: KnowledgeBase) -> dict:
@@ -160,12 +159,14 @@ class Engine:
         self, question: str, language: str | None = None, default_language: str = "fr"
     ) -> Decision:
         """Answer, suggest or escalate `question`; in `language` if forced, else its own."""
-        guess = self.detect(question, default_language)
-        lang = language if language in LANGUAGES else guess.language
+        # A forced language (the user's choice, or the handler's own detection) spares one.
+        lang = (
+            language if language in LANGUAGES else self.detect(question, default_language).language
+        )
         kind = smalltalk_kind(question)
         if kind:
             return Decision(
-                question, SMALLTALK, lang, None, 0.0, (), (), guess, smalltalk_text(kind, lang)
+                question, SMALLTALK, lang, None, 0.0, (), (), smalltalk_text(kind, lang)
             )
         words = tokens(question, self.index.stopwords)  # once: matching and the rules share it
         content = set(words) - set(QUESTION_WORDS.values())
@@ -173,9 +174,7 @@ class Engine:
             # Nothing but question words ("what can you do?", "tu sers à quoi ?"): say what
             # the assistant knows rather than bother the team with an empty question.
             entry = self.kb.entries[self.vague_entry]
-            return Decision(
-                question, ANSWER, lang, entry.id, 0.0, (), (), guess, entry.answers[lang]
-            )
+            return Decision(question, ANSWER, lang, entry.id, 0.0, (), (), entry.answers[lang])
         candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
         out_of_scope = asks_out_of_scope(self.index, words)
         years = years_in(words)
@@ -193,7 +192,6 @@ class Engine:
                 best,
                 (),
                 tuple(candidates),
-                guess,
                 entry.answers[lang],
             )
         if status == SUGGEST:
@@ -205,7 +203,6 @@ class Engine:
                 best,
                 tuple(chosen),
                 tuple(candidates),
-                guess,
                 self.suggestion_text(chosen, lang),
             )
         return Decision(
@@ -216,7 +213,6 @@ class Engine:
             best,
             (),
             tuple(candidates),
-            guess,
             escalation_text(lang),
         )
 
