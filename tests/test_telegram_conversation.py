@@ -121,15 +121,17 @@ def first(engine: Engine, questions: list[str], status: str) -> str:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    botapi: BotApiDouble, engine: Engine, tmp_path: Path
+    botapi: BotApiDouble, engine: Engine, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[RunningBot]:
-    """The real Application polling the double, on a fresh database."""
+    """The real Application polling the double, on a fresh database, with a staff chat and
+    `overrides` of the settings."""
     settings = Settings(
         token=TOKEN,
         api_url=botapi.url,
         staff_chat_id=STAFF_CHAT,
         db_path=tmp_path / "faqbot.sqlite3",
     )
+    settings = replace(settings, **overrides)
     storage = Storage(settings.db_path)
     application = build_application(settings, engine, storage)
     async with application:

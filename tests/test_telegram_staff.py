@@ -8,12 +8,10 @@ earlier one has been fully handled, which is how "nothing happened" is checked b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import signal
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,10 @@ import pytest
 import pytest_asyncio
 from telegram.ext import CallbackContext
 
-from bot.app import NETWORK_RETRIES, build_application
+from bot.app import NETWORK_RETRIES
 from bot.config import ConfigError, Settings
 from bot.engine import ESCALATE, Engine
 from bot.i18n import format_duration, format_number
-from bot.storage import Storage
 from bot.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, TicketDesk
 from handlers import callbacks, keyboards, texts
 from handlers.common import DESK
@@ -35,11 +32,11 @@ from tests.test_telegram_conversation import (
     ANNA,
     ESCALATING,
     STAFF_CHAT,
-    TOKEN,
     RunningBot,
     buttons,
     data_of,
     engine,  # noqa: F401  (the module-scoped fixture)
+    running_bot,
 )
 from tests.test_telegram_conversation import (
     first as first_with_status,
@@ -72,32 +69,8 @@ WITH_GUESSES = [
 HOUR = 3600.0
 
 
-@contextlib.asynccontextmanager
-async def staff_bot(
-    botapi: BotApiDouble,
-    engine: Engine,  # noqa: F811
-    tmp_path: Path,
-    **overrides: Any,
-) -> AsyncIterator[RunningBot]:
-    """The real Application polling the double, with a staff chat and `overrides` settings."""
-    settings = Settings(
-        token=TOKEN,
-        api_url=botapi.url,
-        staff_chat_id=STAFF_CHAT,
-        db_path=tmp_path / "faqbot.sqlite3",
-    )
-    settings = replace(settings, **overrides)
-    storage = Storage(settings.db_path)
-    application = build_application(settings, engine, storage)
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            yield RunningBot(botapi, storage, engine, application)
-        finally:
-            await application.updater.stop()
-            await application.stop()
-    storage.close()
+# The conversation tests' bot already has a staff chat; these tests override settings.
+staff_bot = running_bot
 
 
 @pytest_asyncio.fixture
