@@ -33,6 +33,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.engine import ESCALATE, SUGGEST
+from bot.i18n import gettext_for
 from bot.knowledge import LANGUAGES
 from bot.matcher import Candidate
 from bot.storage import Storage
@@ -729,14 +730,19 @@ def unanswered_report(
     return group_questions(asked, threshold)[:limit]
 
 
-def format_unanswered(groups: list[QuestionGroup], variants_shown: int = 3) -> str:
-    """The report as plain text for a terminal or a staff message."""
+def format_unanswered(
+    groups: list[QuestionGroup], language: str = "en", variants_shown: int = 3
+) -> str:
+    """The report as plain text for a terminal or a staff message, in `language`."""
+    _ = gettext_for(language)
     if not groups:
-        return "No unanswered or uncertain questions."
+        return _("No unanswered or uncertain questions.")
     total = sum(g.count for g in groups)
     lines = [
-        f"Questions the FAQ does not answer well: {total} in {len(groups)} group(s),"
-        " most frequent first."
+        _(
+            "Questions the FAQ does not answer well: {total} in {groups} group(s), most "
+            "frequent first."
+        ).format(total=total, groups=len(groups))
     ]
     for i, g in enumerate(groups, 1):
         languages = ", ".join(f"{lang} {n}" for lang, n in g.languages.items())
@@ -746,7 +752,8 @@ def format_unanswered(groups: list[QuestionGroup], variants_shown: int = 3) -> s
         for variant in g.variants[:variants_shown]:
             lines.append(f"       ~ {variant}")
         if len(g.variants) > variants_shown:
-            lines.append(f"       ~ … {len(g.variants) - variants_shown} more phrasing(s)")
+            more = _("{count} more phrasing(s)").format(count=len(g.variants) - variants_shown)
+            lines.append(f"       ~ … {more}")
     return "\n".join(lines)
 
 

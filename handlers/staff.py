@@ -124,7 +124,9 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 @staff_only
 async def show_unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     groups = await asyncio.to_thread(unanswered_report, storage_of(context))
-    await _reply(update, context, texts.staff_unanswered(format_unanswered(groups)))
+    await _reply(
+        update, context, texts.staff_unanswered(format_unanswered(groups, staff_language(context)))
+    )
 
 
 # Acting on a ticket -------------------------------------------------------------------------
