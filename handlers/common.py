@@ -20,7 +20,7 @@ from bot.knowledge import LoadResult
 from bot.metrics import Metrics
 from bot.storage import Storage
 from handlers import texts
-from handlers.rules import language_from_code
+from handlers.rules import MAX_QUESTION_LENGTH, TOO_LONG, language_from_code, question_problem
 
 log = logging.getLogger(__name__)
 
@@ -191,3 +191,18 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         )
     except Exception as exc:  # the error handler must never raise itself
         log.warning("could not tell the user about the error: %s", exc)
+
+
+async def refuse_non_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, language: str, empty: str
+) -> bool:
+    """Reply and return True when `text` cannot be a question: too long (the limit is said),
+    or empty (`empty` is said)."""
+    problem = question_problem(text)
+    if problem is None:
+        return False
+    if problem == TOO_LONG:
+        await send_html(update, context, texts.too_long(language, len(text), MAX_QUESTION_LENGTH))
+    else:
+        await send_html(update, context, empty)
+    return True

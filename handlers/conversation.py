@@ -21,15 +21,13 @@ from handlers.common import (
     edit_html,
     engine_of,
     metrics_of,
+    refuse_non_question,
     send_html,
     settings_of,
     storage_of,
     user_language,
 )
 from handlers.rules import (
-    MAX_QUESTION_LENGTH,
-    TOO_LONG,
-    question_problem,
     reply_language,
     strip_mention,
 )
@@ -145,13 +143,7 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     """Answer in the question's language when it is clearly another one than the user's,
     with a button to make that language the default; log the question for FAQ editors."""
     preferred = await user_language(update, context)
-    problem = question_problem(text)
-    if problem == TOO_LONG:
-        reply = texts.too_long(preferred, len(text), MAX_QUESTION_LENGTH)
-        await send_html(update, context, reply)
-        return
-    if problem is not None:
-        await send_html(update, context, texts.empty(preferred))
+    if await refuse_non_question(update, context, text, preferred, texts.empty(preferred)):
         return
 
     engine = engine_of(context)

@@ -36,6 +36,7 @@ from handlers.common import (
     DESK,
     engine_of,
     is_staff,
+    refuse_non_question,
     send_html,
     settings_of,
     storage_of,
@@ -88,13 +89,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/ask <question> in a private chat: straight to the team."""
     ui_language = await user_language(update, context)
     text = " ".join(context.args or [])
-    problem = question_problem(text)
-    if problem == TOO_LONG:
-        reply = texts.too_long(ui_language, len(text), MAX_QUESTION_LENGTH)
-        await send_html(update, context, reply)
-        return
-    if problem is not None:
-        await send_html(update, context, texts.ask_usage(ui_language))
+    if await refuse_non_question(update, context, text, ui_language, texts.ask_usage(ui_language)):
         return
     language = reply_language(engine_of(context).detect(text, ui_language), ui_language)
     await hand_over(update, context, text, language, ui_language)
