@@ -62,7 +62,8 @@ def test_chat_picks_a_suggestion_by_number_and_browses_topics():
 def test_chat_shows_what_would_be_sent_to_staff():
     run = faqbot("chat", stdin="How do I bake a chocolate cake?\n")
     assert run.returncode == 0
-    assert "How do I bake a chocolate cake?" in run.stdout.split("team")[-1] or "[en]" in run.stdout
+    # the question, with its detected language, exactly as it would reach the staff chat
+    assert "[en] How do I bake a chocolate cake?" in run.stdout
 
 
 def test_check_ok_on_bundled_faq():
