@@ -32,13 +32,13 @@ from typing import Any
 
 import pytest
 from telegram.ext import ContextTypes
-from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.config import Settings
 from bot.engine import ANSWER, Engine
 from bot.knowledge import load_or_raise
 from bot.storage import Storage
+from bot.transport import AiohttpRequest
 from handlers import texts
 from tests.botapi_double import BotApiDouble, Call, make_user
 from tests.test_telegram_restart import FAQBOT, bot_environment, start_bot, stop
@@ -230,7 +230,7 @@ async def flaky_bot(api: BotApiDouble, tmp_path: Path) -> AsyncIterator[FlakyBot
     # The production wiring, with a shorter read timeout so that timeouts cost 0.5 s, not 5 s.
     application.bot._request = (
         application.bot._request[0],
-        HTTPXRequest(connection_pool_size=256, read_timeout=READ_TIMEOUT),
+        AiohttpRequest(connection_pool_size=256, read_timeout=READ_TIMEOUT),
     )
     errors: list[BaseException] = []
 

@@ -399,4 +399,5 @@ def test_only_the_wiring_and_the_handlers_import_telegram():
             )
             if any(n == "telegram" or n.startswith("telegram.") for n in names):
                 importers.add(path.name)
-    assert importers == {"app.py"}
+    # the wiring: the Application (app.py) and the HTTP client it is built with (transport.py)
+    assert importers == {"app.py", "transport.py"}

@@ -1,0 +1,128 @@
+"""How the bot talks HTTP to the Bot API: python-telegram-bot's `BaseRequest` over aiohttp.
+Part of the wiring (bot/app.py builds the Application with it), so it may import `telegram`.
+
+Why not PTB's default `HTTPXRequest`: under load, httpx + httpcore spent about half of the
+bot's CPU per update (benchmarks/e2e.py, py-spy: the connection pool checks every idle
+connection's socket on every request, and the pure-Python HTTP/1.1 parser), more than the
+answer engine, and the bot is CPU-bound there. aiohttp's client parses HTTP in C and keeps its
+pool in a deque; the README's benchmark table has the figures.
+
+Same contract as `HTTPXRequest` (PTB's `BaseRequest` API): the timeouts a bot method passes win
+over the defaults given here; a timeout raises `telegram.error.TimedOut`, any other transport
+failure `telegram.error.NetworkError`; `(status, body)` is returned for every HTTP answer and
+PTB turns error statuses into its exceptions. Parameters go as a JSON body (the Bot API takes
+`application/json`), uploads as `multipart/form-data`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _seconds(value: ODVInput[float], default: float | None) -> float | None:
+    """A timeout PTB passes: its own value, or this request object's default when unset."""
+    return default if isinstance(value, DefaultValue) else value
+
+
+def _sum(*parts: float | None) -> float | None:
+    """No bound when any part has none."""
+    return None if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
+
+
+class AiohttpRequest(BaseRequest):
+    """One aiohttp `ClientSession` with at most `connection_pool_size` connections.
+
+    The timeouts have httpx's meanings: `connect_timeout` to open a connection, `pool_timeout`
+    to wait for a free one, `read_timeout` between two reads of the answer; `write_timeout`
+    (aiohttp has none for writing) bounds the whole request together with the other three.
+    """
+
+    def __init__(
+        self,
+        connection_pool_size: int = 1,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ):
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """The session is made here, inside the running event loop aiohttp needs."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT},
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        uploads = request_data.multipart_data if request_data is not None else None
+        read = _seconds(read_timeout, self._read_timeout)
+        connect = _seconds(connect_timeout, self._connect_timeout)
+        pool = _seconds(pool_timeout, self._pool_timeout)
+        write = _seconds(write_timeout, self._media_write_timeout if uploads else self._write_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=_sum(pool, connect, write, read),
+            connect=_sum(pool, connect),
+            sock_connect=connect,
+            sock_read=read,
+        )
+        if uploads:
+            body: aiohttp.FormData | bytes | None = aiohttp.FormData()
+            for name, value in request_data.json_parameters.items():
+                body.add_field(name, value)
+            for name, upload in uploads.items():
+                filename, content, *mime = upload
+                body.add_field(
+                    name, content, filename=filename, content_type=mime[0] if mime else None
+                )
+            headers = None
+        elif request_data is not None:
+            # `parameters`, not `json_payload`: the latter nests already JSON-encoded strings.
+            body, headers = json.dumps(request_data.parameters).encode(), JSON_HEADERS
+        else:
+            body, headers = None, None
+        try:
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
