@@ -16,7 +16,6 @@ PTB turns error statuses into its exceptions. Parameters go as a JSON body (the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import aiohttp
@@ -95,7 +94,8 @@ class AiohttpRequest(BaseRequest):
         read = _seconds(read_timeout, self._read_timeout)
         connect = _seconds(connect_timeout, self._connect_timeout)
         pool = _seconds(pool_timeout, self._pool_timeout)
-        write = _seconds(write_timeout, self._media_write_timeout if uploads else self._write_timeout)
+        write_default = self._media_write_timeout if uploads else self._write_timeout
+        write = _seconds(write_timeout, write_default)
         timeout = aiohttp.ClientTimeout(
             total=_sum(pool, connect, write, read),
             connect=_sum(pool, connect),
@@ -122,7 +122,7 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except TimeoutError as exc:  # aiohttp's timeouts (ServerTimeoutError…) are TimeoutErrors
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
