@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/e2e.py --users 300   # any number of users
     .venv/bin/python benchmarks/e2e.py --check       # exit 1 if a target is MISS
     .venv/bin/python benchmarks/e2e.py --profile     # also cProfile the bot during run 1
-    .venv/bin/python benchmarks/e2e.py --only run1   # one phase: baseline, run1, run2
+    .venv/bin/python benchmarks/e2e.py --only run1   # one phase: baseline, run1, run1-httpx, run2
 
 Three processes per phase, so that neither side starves the other on the 2-core machine:
 
@@ -27,6 +27,8 @@ Phases, each with a fresh double, a fresh bot process and a fresh database:
 - **run 1**: the real bot with its rate limiter OFF, double limits off: the bot's own ceiling.
   build_application has no switch for it, so it runs with `ApplicationBuilder.rate_limiter`
   made a no-op (see `_child_main`); the bot reports which limiter it ended up with.
+- **run 1, httpx**: run 1 again with python-telegram-bot's default HTTP client (`HTTPXRequest`)
+  in place of the bot's (`bot.transport.AiohttpRequest`): what that choice is worth.
 - **run 2**: the real bot exactly as `faqbot run` builds it (its AIORateLimiter on), against a
   double that enforces Telegram's limits (`enforce_limits()`: 30 messages/s overall, 1/s per private
   chat, 20/min per group) and answers 429 beyond them.
@@ -313,7 +315,8 @@ async def _double_async(conn: Any, config: dict[str, Any]) -> None:
 
 def _child_main(mode: str) -> int:
     """`e2e.py --child MODE`: the bot process. MODE: bot (faqbot run as is), bot-nolimiter
-    (faqbot run with the Application built without its rate limiter), echo (baseline)."""
+    (faqbot run with the Application built without its rate limiter), bot-nolimiter-httpx (the
+    same with PTB's HTTPXRequest instead of bot.transport.AiohttpRequest), echo (baseline)."""
     import bot.app as app_module
     from bot import cli
 
@@ -329,7 +332,14 @@ def _child_main(mode: str) -> int:
     else:
         original = app_module.build_application
         skipped: list[str] = []
-        if mode == "bot-nolimiter":
+        if mode == "bot-nolimiter-httpx":
+            from telegram.request import HTTPXRequest
+
+            def httpx_request(connection_pool_size: int = 1) -> HTTPXRequest:
+                return HTTPXRequest(connection_pool_size=connection_pool_size)
+
+            app_module.AiohttpRequest = httpx_request  # type: ignore[assignment,misc]
+        if mode.startswith("bot-nolimiter"):
             if "rate_limiter" in inspect.signature(original).parameters:
                 # If build_application ever gets a switch, use it.
                 def build(*args: Any, **kwargs: Any) -> Any:
@@ -365,12 +375,17 @@ def _child_main(mode: str) -> int:
             application = build(*args, **kwargs)
             limiter = application.bot.rate_limiter
             described = how
-            if mode == "bot-nolimiter" and skipped:
+            if mode.startswith("bot-nolimiter") and skipped:
                 described += f" (skipped: {', '.join(skipped)})"
+            client = type(application.bot.request).__name__
             print(
                 "E2E-CHILD "
                 + json.dumps(
-                    {"rate_limiter": type(limiter).__name__ if limiter else None, "how": described}
+                    {
+                        "rate_limiter": type(limiter).__name__ if limiter else None,
+                        "how": described,
+                        "http": client,
+                    }
                 ),
                 file=sys.stderr,
                 flush=True,
@@ -388,16 +403,18 @@ def _child_main(mode: str) -> int:
 
 
 def _run_echo() -> int:
-    """The baseline bot: built like build_application builds the real one, minus the rate
-    limiter, post_init, jobs and every handler but one that sends the text back."""
+    """The baseline bot: built like build_application builds the real one (same HTTP client),
+    minus the rate limiter, post_init, jobs and every handler but one that sends the text back."""
     from html import escape
 
     from telegram import Update
     from telegram.constants import ParseMode
     from telegram.ext import ApplicationBuilder, Defaults, MessageHandler, filters
 
+    from bot.app import CONNECTION_POOL_SIZE
     from bot.config import Settings
     from bot.logs import configure_logging
+    from bot.transport import AiohttpRequest
 
     settings = Settings.from_env()
     configure_logging(False, secrets=[settings.token])
@@ -406,6 +423,8 @@ def _run_echo() -> int:
         .token(settings.token)
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
+        .request(AiohttpRequest(connection_pool_size=CONNECTION_POOL_SIZE))
+        .get_updates_request(AiohttpRequest())
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .build()
     )
@@ -414,7 +433,8 @@ def _run_echo() -> int:
         await context.bot.send_message(update.effective_chat.id, escape(update.message.text))
 
     application.add_handler(MessageHandler(filters.TEXT, echo))
-    print("E2E-CHILD " + json.dumps({"rate_limiter": None, "how": "echo"}), file=sys.stderr)
+    child = {"rate_limiter": None, "how": "echo", "http": type(application.bot.request).__name__}
+    print("E2E-CHILD " + json.dumps(child), file=sys.stderr)
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
 
@@ -436,6 +456,13 @@ class Phase:
 PHASES = [
     Phase("baseline", "baseline: echo Application, no limiter, no limits", "echo", False, True),
     Phase("run1", "run 1: bot, rate limiter OFF, double limits OFF", "bot-nolimiter", False, True),
+    Phase(
+        "run1-httpx",
+        "run 1, httpx: the same with PTB's default HTTPXRequest",
+        "bot-nolimiter-httpx",
+        False,
+        True,
+    ),
     Phase("run2", "run 2: bot (faqbot run), rate limiter ON, Telegram limits", "bot", True, False),
 ]
 
@@ -606,7 +633,7 @@ def library_versions() -> str:
 
     return (
         f"python-telegram-bot {telegram.__version__}, httpx {httpx.__version__}, "
-        f"aiohttp {aiohttp.__version__} (double)"
+        f"aiohttp {aiohttp.__version__} (the bot's HTTP client and the double)"
     )
 
 
@@ -624,9 +651,10 @@ def report(results: dict[str, dict[str, Any]], n_users: int) -> tuple[list[str],
     names = {
         "baseline": "baseline (echo)",
         "run1": "run 1 (limiter off)",
+        "run1-httpx": "run 1, httpx (limiter off, PTB's HTTPXRequest)",
         "run2": "run 2 (limiter on, limits)",
     }
-    for key in ("baseline", "run1", "run2"):
+    for key in ("baseline", "run1", "run1-httpx", "run2"):
         r = results.get(key)
         name = names[key]
         if r is None:
@@ -729,6 +757,7 @@ def details(results: dict[str, dict[str, Any]]) -> list[str]:
             f"answers with updates (mean batch {r['mean_batch']:.1f}); sendMessage calls "
             f"{r['send_calls']:,}; other methods: {', '.join(r['other_calls']) or 'none'}; "
             f"rate limiter in the bot: {child.get('rate_limiter')} ({child.get('how')}); "
+            f"HTTP client: {child.get('http')}; "
             f"ERROR lines in the bot log: {r['log_errors']}"
         )
         if r["rejected_at"]:

@@ -46,6 +46,7 @@ from telegram.ext import (
 
 from bot.config import ServiceError, Settings
 from bot.engine import Engine
+from bot.group_commit import GroupCommit
 from bot.i18n import LANGUAGES
 from bot.metrics import Metrics
 from bot.pidfile import remove_pid_file, write_pid_file
@@ -59,6 +60,7 @@ from handlers.common import (
     DESK,
     ENGINE,
     METRICS,
+    QUESTION_LOG,
     SETTINGS,
     STORAGE,
     reload_faq,
@@ -230,6 +232,7 @@ def build_application(
             SETTINGS: settings,
             DESK: desk,
             METRICS: metrics,
+            QUESTION_LOG: GroupCommit(storage.log_questions),
         }
     )
 

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -74,10 +75,19 @@ OUT_OF_SCOPE_CUES = frozenset(
 )
 
 
+@lru_cache(maxsize=8)
+def compound_cues(cues: frozenset[str]) -> tuple[str, ...]:
+    """The cues long enough to end a German compound (one tuple per cue set, for endswith)."""
+    return tuple(cue for cue in cues if len(cue) >= 5)
+
+
 def is_out_of_scope_cue(word: str, cues: frozenset[str]) -> bool:
     """A cue word, or a German compound ending with one ("Eintrittspreis", "Bewerbungsfrist")."""
-    return word in cues or any(
-        len(cue) >= 5 and len(word) > len(cue) + 3 and word.endswith(cue) for cue in cues
+    if word in cues:
+        return True
+    suffixes = compound_cues(cues)
+    return word.endswith(suffixes) and any(
+        len(word) > len(cue) + 3 and word.endswith(cue) for cue in suffixes
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +95,18 @@ class StorageError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class LoggedQuestion:
+    """A question as the question log keeps it, with what the engine decided."""
+
+    user_id: int | None
+    language: str
+    text: str
+    status: str
+    faq_id: str | None
+    score: float
+
+
+@dataclass(frozen=True)
 class QuestionStats:
     by_language_and_status: dict[tuple[str, str], int]
 
@@ -166,6 +178,13 @@ class Storage:
             self._languages[user_id] = rows[0]["language"] if rows else None
         return self._languages[user_id]
 
+    def cached_language(self, user_id: int) -> tuple[bool, str | None]:
+        """(True, `language(user_id)`) when known without reading the file, else (False, None):
+        the event loop asks this first and only goes to a worker thread for the file."""
+        if user_id in self._languages:
+            return True, self._languages[user_id]
+        return False, None
+
     def set_language(self, user_id: int, language: str) -> None:
         now = time.time()
         with self.transaction() as db:
@@ -188,13 +207,24 @@ class Storage:
         faq_id: str | None,
         score: float,
     ) -> int:
+        question = LoggedQuestion(user_id, language, text, status, faq_id, score)
+        return self.log_questions([question])[0]
+
+    def log_questions(self, questions: Sequence[LoggedQuestion]) -> list[int]:
+        """Log several questions in one transaction (see bot.group_commit); their ids, in order."""
+        now = time.time()
         with self.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO questions (user_id, language, text, status, faq_id, score, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (user_id, language, text, status, faq_id, score, time.time()),
-            )
-            return int(cursor.lastrowid)
+            return [
+                int(
+                    db.execute(
+                        "INSERT INTO questions"
+                        " (user_id, language, text, status, faq_id, score, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (q.user_id, q.language, q.text, q.status, q.faq_id, q.score, now),
+                    ).lastrowid
+                )
+                for q in questions
+            ]
 
     def add_feedback(self, user_id: int | None, faq_id: str, language: str, helpful: bool) -> None:
         with self.transaction() as db:

@@ -16,9 +16,10 @@ from bot.check import checked_engine
 from bot.config import Settings
 from bot.engine import Engine, settle
 from bot.formatting import split_html
+from bot.group_commit import GroupCommit
 from bot.knowledge import LoadResult
 from bot.metrics import Metrics
-from bot.storage import Storage
+from bot.storage import LoggedQuestion, Storage
 from handlers import texts
 from handlers.rules import MAX_QUESTION_LENGTH, TOO_LONG, language_from_code, question_problem
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Keys of `application.bot_data`, filled by `bot.app.build_application`.
 ENGINE, STORAGE, SETTINGS, DESK = "engine", "storage", "settings", "desk"
-METRICS, RELOAD_LOCK = "metrics", "reload_lock"
+METRICS, RELOAD_LOCK, QUESTION_LOG = "metrics", "reload_lock", "question_log"
 # Errors of a refused FAQ written to the log (all of them are in `faqbot check`).
 LOGGED_PROBLEMS = 10
 
@@ -37,6 +38,12 @@ def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
 
 def storage_of(context: ContextTypes.DEFAULT_TYPE) -> Storage:
     return context.bot_data[STORAGE]
+
+
+def question_log_of(context: ContextTypes.DEFAULT_TYPE) -> GroupCommit[LoggedQuestion, int]:
+    """`await question_log_of(context).submit(LoggedQuestion(...))`: the logged question's id,
+    once committed (batched with other users' questions under load)."""
+    return context.bot_data[QUESTION_LOG]
 
 
 def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
@@ -106,7 +113,10 @@ async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
     user = update.effective_user
     if user is None:
         return default
-    stored = await asyncio.to_thread(storage_of(context).language, user.id)
+    storage = storage_of(context)
+    known, stored = storage.cached_language(user.id)
+    if not known:  # a user not seen since the start: one read, off the event loop
+        stored = await asyncio.to_thread(storage.language, user.id)
     return stored or language_from_code(user.language_code, default)
 
 

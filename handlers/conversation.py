@@ -16,11 +16,13 @@ from telegram.ext import ContextTypes
 from bot.engine import ANSWER, SMALLTALK, SUGGEST
 from bot.formatting import escape
 from bot.knowledge import Entry, KnowledgeBase
+from bot.storage import LoggedQuestion
 from handlers import callbacks, keyboards, texts
 from handlers.common import (
     edit_html,
     engine_of,
     metrics_of,
+    question_log_of,
     refuse_non_question,
     send_html,
     settings_of,
@@ -156,14 +158,8 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         await send_html(update, context, escape(decision.text))
         return
 
-    question_id = await asyncio.to_thread(
-        storage_of(context).log_question,
-        user_id,
-        language,
-        text,
-        decision.status,
-        decision.faq_id,
-        decision.score,
+    question_id = await question_log_of(context).submit(
+        LoggedQuestion(user_id, language, text, decision.status, decision.faq_id, decision.score)
     )
     log.info(
         "question #%d: %s %s (%.0f, %s)",

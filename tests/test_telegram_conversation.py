@@ -279,6 +279,27 @@ async def test_escalation_offers_the_team_and_is_logged(bot: RunningBot):
     assert confirmation.result["text"] == texts.ticket_created("fr", 1)
 
 
+async def test_a_burst_of_users_each_get_buttons_for_their_own_question(bot: RunningBot):
+    """Questions asked at the same moment are logged together (bot.group_commit): every user's
+    "Ask the team" button still names that user's own question."""
+    asked = {
+        1000 + i: f"{question} ({i})"
+        for i, question in enumerate(
+            ["Qu'est-ce que KMØ ?", "Was ist der Campus Industrie 4.0?", *ESCALATING] * 4
+        )
+    }
+    for chat_id, text in asked.items():
+        bot.api.push_text(chat_id, text)
+    for chat_id, text in asked.items():
+        [reply] = await bot.api.wait_for_message(chat_id)
+        [ask] = [d for d in data_of(reply.result) if d.startswith("ask:")]
+        [row] = bot.storage.query(
+            "SELECT user_id, text FROM questions WHERE id = ?", (int(ask.split(":")[1]),)
+        )
+        assert (row["user_id"], row["text"]) == (chat_id, text)
+    assert len(bot.storage.query("SELECT id FROM questions")) == len(asked)
+
+
 async def test_smalltalk_is_answered_kindly_and_not_logged(bot: RunningBot):
     reply = await bot.send(ANNA, "merci beaucoup")
     assert reply["text"].startswith("Avec plaisir")
