@@ -21,6 +21,7 @@ on `FAQBOT_HEALTH_PORT` when it is set.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -28,6 +29,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
@@ -81,6 +83,11 @@ NETWORK_RETRIES = 3
 # Updates handled at once (each chat's in order): see PerChatUpdateProcessor.
 CONCURRENT_UPDATES = 16
 FIRST_RETRY_PAUSE = 0.5  # seconds, doubled after each failed try
+# Seconds between two messages sent to one private chat (Telegram: about one a second), with a
+# margin for the network: the two may not arrive in the order and spacing they left in.
+PRIVATE_CHAT_INTERVAL = 1.1
+# Per-chat limiters kept before idle ones are dropped (python-telegram-bot's figure for groups).
+KEPT_CHAT_LIMITERS = 512
 # Connections for the bot's calls (python-telegram-bot's default); getUpdates has its own one.
 CONNECTION_POOL_SIZE = 256
 
@@ -111,9 +118,47 @@ class RetryingRateLimiter(AIORateLimiter):
     the user can then get that message twice (the price of not losing it). A request Telegram
     refused (400, 403) is never sent again; a button tap that a timed-out try did answer makes
     the next try "query is too old": that counts as answered.
+
+    Also one message per `PRIVATE_CHAT_INTERVAL` to each private chat: AIORateLimiter limits
+    groups but not private chats, and a 429 there pauses every chat's messages (AIORateLimiter
+    holds all requests for Telegram's `retry_after`). A user who sends three questions at once
+    gets the answers a second apart; the other users do not wait for them.
     """
 
+    def __init__(
+        self, *args: Any, private_chat_interval: float | None = PRIVATE_CHAT_INTERVAL, **kwargs: Any
+    ):
+        """AIORateLimiter's arguments, and `private_chat_interval` (0 or None: no pacing)."""
+        super().__init__(*args, **kwargs)
+        self._private_chat_interval = private_chat_interval
+        self._private_chats: dict[int, AsyncLimiter] = {}
+
+    def private_chat_limiter(self, endpoint: str, data: dict[str, Any]) -> AsyncLimiter | None:
+        """The limiter of the private chat a new message goes to; None for anything else
+        (edits, button answers, chat actions, groups: AIORateLimiter's own limits apply)."""
+        if not self._private_chat_interval:
+            return None
+        if not endpoint.startswith("send") or endpoint == "sendChatAction":
+            return None
+        try:
+            chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        if chat_id <= 0:
+            return None
+        if len(self._private_chats) > KEPT_CHAT_LIMITERS:
+            for key, limiter in list(self._private_chats.items()):
+                if key != chat_id and limiter.has_capacity(limiter.max_rate):
+                    del self._private_chats[key]  # idle: nothing sent for a while
+        if chat_id not in self._private_chats:
+            self._private_chats[chat_id] = AsyncLimiter(1, self._private_chat_interval)
+        return self._private_chats[chat_id]
+
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        async with self.private_chat_limiter(endpoint, data) or contextlib.nullcontext():
+            return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    async def _with_retries(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         pause = FIRST_RETRY_PAUSE
         for attempt in range(NETWORK_RETRIES + 1):
             try:

@@ -163,7 +163,7 @@ class Harness:
         self.app = build_application(self.settings, engine, self.storage)
         # Thousands of updates in seconds: no throttling, but the same retries as production.
         self.app.bot._rate_limiter = RetryingRateLimiter(
-            overall_max_rate=0, group_max_rate=0, max_retries=2
+            overall_max_rate=0, group_max_rate=0, max_retries=2, private_chat_interval=0
         )
         self.errors: list[BaseException] = []
         self.app.add_error_handler(self._capture)
