@@ -35,6 +35,21 @@ class RecordingLog:
         return self.storage.log_questions(rows)
 
 
+async def arriving_during_a_commit(
+    storage: Storage, arriving: list[LoggedQuestion]
+) -> tuple[RecordingLog, GroupCommit, asyncio.Task, list[asyncio.Task]]:
+    """A first question whose commit is held "on its way to disk" while `arriving` are
+    submitted; the caller releases it (`log.release.set()`)."""
+    log = RecordingLog(storage)
+    log.release.clear()
+    commit = GroupCommit(log.write)
+    first = asyncio.create_task(commit.submit(question("q0", user_id=100)))
+    await asyncio.sleep(0.05)
+    tasks = [asyncio.create_task(commit.submit(q)) for q in arriving]
+    await asyncio.sleep(0.05)
+    return log, commit, first, tasks
+
+
 @pytest.fixture
 def storage(tmp_path: Path):
     store = Storage(tmp_path / "faqbot.sqlite3")
@@ -58,15 +73,9 @@ async def test_an_idle_log_writes_each_question_at_once(storage: Storage):
 async def test_a_burst_goes_in_one_transaction_and_each_caller_gets_its_own_row(
     storage: Storage,
 ):
-    log = RecordingLog(storage)
-    log.release.clear()  # the first commit is "on its way to disk" while the burst arrives
-    commit = GroupCommit(log.write)
-    first = asyncio.create_task(commit.submit(question("q0", user_id=100)))
-    await asyncio.sleep(0.05)
-    burst = [
-        asyncio.create_task(commit.submit(question(f"q{i}", user_id=100 + i))) for i in range(1, 20)
-    ]
-    await asyncio.sleep(0.05)
+    log, _, first, burst = await arriving_during_a_commit(
+        storage, [question(f"q{i}", user_id=100 + i) for i in range(1, 20)]
+    )
     log.release.set()
     ids = [await first] + [await task for task in burst]
 
@@ -76,15 +85,9 @@ async def test_a_burst_goes_in_one_transaction_and_each_caller_gets_its_own_row(
 
 
 async def test_a_bad_row_fails_only_its_own_caller(storage: Storage):
-    log = RecordingLog(storage)
-    log.release.clear()
-    commit = GroupCommit(log.write)
-    first = asyncio.create_task(commit.submit(question("q0")))
-    await asyncio.sleep(0.05)
-    good = asyncio.create_task(commit.submit(question("good")))
-    bad = asyncio.create_task(commit.submit(question("bad")))
-    other = asyncio.create_task(commit.submit(question("other")))
-    await asyncio.sleep(0.05)
+    log, _, first, [good, bad, other] = await arriving_during_a_commit(
+        storage, [question("good"), question("bad"), question("other")]
+    )
     log.release.set()
 
     await first
@@ -97,14 +100,9 @@ async def test_a_bad_row_fails_only_its_own_caller(storage: Storage):
 
 
 async def test_a_caller_that_gives_up_does_not_stop_the_others(storage: Storage):
-    log = RecordingLog(storage)
-    log.release.clear()
-    commit = GroupCommit(log.write)
-    first = asyncio.create_task(commit.submit(question("q0")))
-    await asyncio.sleep(0.05)
-    leaving = asyncio.create_task(commit.submit(question("leaving")))
-    staying = asyncio.create_task(commit.submit(question("staying")))
-    await asyncio.sleep(0.05)
+    log, commit, first, [leaving, staying] = await arriving_during_a_commit(
+        storage, [question("leaving"), question("staying")]
+    )
     leaving.cancel()
     log.release.set()
 
