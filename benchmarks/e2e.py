@@ -24,9 +24,8 @@ Phases, each with a fresh double, a fresh bot process and a fresh database:
   the bot (same ApplicationBuilder chain, same Defaults, same logging), without rate limiter,
   one MessageHandler that sends the question back; double limits off. It measures the
   plumbing: PTB + HTTP over loopback + the double, without the bot's own work.
-- **run 1**: the real bot with its rate limiter OFF, double limits off: the bot's own ceiling.
-  build_application has no switch for it, so it runs with `ApplicationBuilder.rate_limiter`
-  made a no-op (see `_child_main`); the bot reports which limiter it ended up with.
+- **run 1**: the real bot with its rate limiter OFF (`build_application(..., limit_rate=False)`),
+  double limits off: the bot's own ceiling; the bot reports which limiter it ended up with.
 - **run 1, httpx**: run 1 again with python-telegram-bot's default HTTP client (`HTTPXRequest`)
   in place of the bot's (`bot.transport.AiohttpRequest`): what that choice is worth.
 - **run 2**: the real bot exactly as `faqbot run` builds it (its AIORateLimiter on), against a
@@ -51,7 +50,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime
-import inspect
 import json
 import math
 import multiprocessing
@@ -331,7 +329,6 @@ def _child_main(mode: str) -> int:
         status = _run_echo()
     else:
         original = app_module.build_application
-        skipped: list[str] = []
         if mode == "bot-nolimiter-httpx":
             from telegram.request import HTTPXRequest
 
@@ -340,34 +337,11 @@ def _child_main(mode: str) -> int:
 
             app_module.AiohttpRequest = httpx_request  # type: ignore[assignment,misc]
         if mode.startswith("bot-nolimiter"):
-            if "rate_limiter" in inspect.signature(original).parameters:
-                # If build_application ever gets a switch, use it.
-                def build(*args: Any, **kwargs: Any) -> Any:
-                    return original(*args, rate_limiter=None, **kwargs)
 
-                how = "build_application(..., rate_limiter=None)"
-            else:
-                # No switch: build_application runs as it is, except that its
-                # `.rate_limiter(...)` step is a no-op (ApplicationBuilder.rate_limiter is
-                # swapped for a method that returns the builder unchanged while
-                # build_application runs), so the Application gets no rate limiter and
-                # everything else is built the same way, whatever limiter class is used.
-                from telegram.ext import ApplicationBuilder
+            def build(*args: Any, **kwargs: Any) -> Any:
+                return original(*args, limit_rate=False, **kwargs)
 
-                def build(*args: Any, **kwargs: Any) -> Any:
-                    saved = ApplicationBuilder.rate_limiter
-
-                    def no_limiter(self: Any, limiter: Any) -> Any:
-                        skipped.append(type(limiter).__name__)
-                        return self
-
-                    ApplicationBuilder.rate_limiter = no_limiter  # type: ignore[method-assign]
-                    try:
-                        return original(*args, **kwargs)
-                    finally:
-                        ApplicationBuilder.rate_limiter = saved  # type: ignore[method-assign]
-
-                how = "ApplicationBuilder.rate_limiter() made a no-op in build_application"
+            how = "build_application(..., limit_rate=False)"
         else:
             build, how = original, "unchanged"
 
@@ -375,8 +349,6 @@ def _child_main(mode: str) -> int:
             application = build(*args, **kwargs)
             limiter = application.bot.rate_limiter
             described = how
-            if mode.startswith("bot-nolimiter") and skipped:
-                described += f" (skipped: {', '.join(skipped)})"
             client = type(application.bot.request).__name__
             print(
                 "E2E-CHILD "

@@ -55,7 +55,7 @@ from bot.pidfile import remove_pid_file, write_pid_file
 from bot.retention import purge_question_log
 from bot.storage import Storage
 from bot.tickets import TicketDesk
-from bot.transport import AiohttpRequest
+from bot.transport import AiohttpRequest, TolerantBot
 from bot.web import WEBHOOK_PATH, Health, Webhook, WebServer
 from handlers import callbacks, conversation, escalation, forget, staff, topics
 from handlers.common import (
@@ -237,28 +237,39 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 def build_application(
-    settings: Settings, engine: Engine, storage: Storage, *, webhook: bool = False
+    settings: Settings,
+    engine: Engine,
+    storage: Storage,
+    *,
+    webhook: bool = False,
+    limit_rate: bool = True,
 ) -> Application:
     """The bot, ready to `run_polling` (or to drive by hand in tests). `webhook`: without an
-    `Updater`; updates arrive on `application.update_queue` from our web server."""
+    `Updater`; updates arrive on `application.update_queue` from our web server. `limit_rate`:
+    False only to measure the bot's own ceiling (benchmarks/e2e.py); Telegram answers 429."""
     if not settings.token:
         raise ValueError("a bot token is required")
-    builder = (
-        ApplicationBuilder()
-        .application_class(TimedApplication)
-        .token(settings.token)
-        .base_url(f"{settings.api_url}/bot")
-        .base_file_url(f"{settings.api_url}/file/bot")
+    bot = TolerantBot(
+        settings.token,
+        base_url=f"{settings.api_url}/bot",
+        base_file_url=f"{settings.api_url}/file/bot",
         # aiohttp instead of httpx: half the CPU per update (see bot.transport).
-        .request(AiohttpRequest(connection_pool_size=CONNECTION_POOL_SIZE))
-        .get_updates_request(AiohttpRequest())
-        .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .rate_limiter(
+        request=AiohttpRequest(connection_pool_size=CONNECTION_POOL_SIZE),
+        get_updates_request=AiohttpRequest(),
+        defaults=Defaults(parse_mode=ParseMode.HTML),
+        rate_limiter=(
             # No burst: at most one message each 1/30 s overall. AIORateLimiter's default
             # lets 30 through at once and then 30 a second, which Telegram answers with 429s
             # (benchmarks/e2e.py: 99 to 722 of them for 1,000 users; none this way).
             RetryingRateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=2)
-        )
+            if limit_rate
+            else None
+        ),
+    )
+    builder = (
+        ApplicationBuilder()
+        .application_class(TimedApplication)
+        .bot(bot)
         .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(register_commands)
     )

@@ -1,5 +1,6 @@
-"""How the bot talks HTTP to the Bot API: python-telegram-bot's `BaseRequest` over aiohttp.
-Part of the wiring (bot/app.py builds the Application with it), so it may import `telegram`.
+"""How the bot talks to the Bot API: python-telegram-bot's `BaseRequest` over aiohttp, and a
+bot that skips an update it cannot read (`TolerantBot`, at the end). Part of the wiring
+(bot/app.py builds the Application with them), so it may import `telegram`.
 
 Why not PTB's default `HTTPXRequest`: under load, httpx + httpcore spent about half of the
 bot's CPU per update (benchmarks/e2e.py, py-spy: the connection pool checks every idle
@@ -17,12 +18,19 @@ PTB turns error statuses into its exceptions. Parameters go as a JSON body (the 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
+from telegram import Update
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.ext import ExtBot
 from telegram.request import BaseRequest, RequestData
+
+log = logging.getLogger(__name__)
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -126,3 +134,76 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+def hide_parse_error_data(record: logging.LogRecord) -> bool:
+    """PTB's "Error while parsing updates! Received data was %r": only the update ids, and a
+    warning (TolerantBot reads the batch one update at a time next)."""
+    if isinstance(record.msg, str) and record.msg.startswith("Error while parsing updates!"):
+        data = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        ids = [u.get("update_id") for u in data if isinstance(u, dict)] if data else []
+        record.msg = "could not parse the batch of updates %s; reading them one by one"
+        record.args = (ids,)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+    return True
+
+
+class TolerantBot(ExtBot):
+    """python-telegram-bot's `ExtBot`, except that an update it cannot read is skipped instead
+    of stopping the bot.
+
+    PTB parses a whole `getUpdates` batch at once; one update it cannot parse (a field of a
+    newer Bot API in a shape this PTB does not expect, say) fails the call, the Updater asks
+    for the same batch again, and it fails again: no user is ever answered after it. Here,
+    only when the batch fails to parse, each update is read on its own; one that cannot be read
+    becomes an empty `Update` with its id (no handler acts on it, and the Updater's offset
+    moves past it) and a warning is logged with the update's id, never its content.
+
+    PTB's own line about the failed batch quotes every update in it, users' messages included:
+    `hide_parse_error_data` rewrites it without them.
+    """
+
+    _raw_updates: list[Any] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._LOGGER.addFilter(hide_parse_error_data)  # once: addFilter skips a filter it has
+
+    async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, *args, **kwargs)
+        if endpoint == "getUpdates":
+            self._raw_updates = result  # kept for get_updates, should the batch not parse
+        return result
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        self._raw_updates = None
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise  # the request itself failed: the Updater tries again
+        except Exception:
+            raw, self._raw_updates = self._raw_updates, None
+            if raw is None:
+                raise
+            return tuple(self._read_one_by_one(raw))
+
+    def _read_one_by_one(self, raw: list[Any]) -> Iterator[Update]:
+        for item in raw:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int):
+                log.warning("getUpdates returned an item without an update id: skipped")
+                continue
+            try:
+                update = Update.de_json(item, self)
+            except Exception as exc:
+                kinds = sorted(k for k in item if k != "update_id")
+                log.warning(
+                    "update %d (%s) could not be read: %s; skipped",
+                    update_id,
+                    ", ".join(kinds) or "empty",
+                    type(exc).__name__,
+                )
+                update = Update(update_id)
+            self.insert_callback_data(update)
+            yield update
