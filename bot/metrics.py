@@ -14,7 +14,8 @@ default registry: two bots built in one process (the tests build many) never col
     faqbot_faq_entries                         entries of the FAQ being served
     faqbot_faq_reloads_total{result}           reloads (`/reload`, SIGHUP): ok or refused
     faqbot_webhook_requests_total{result}      POSTs to the webhook: accepted, forbidden (wrong
-                                               or missing secret), bad_request, unavailable
+                                               or missing secret), bad_request, unavailable,
+                                               skipped (an update that could not be parsed)
 """
 
 from __future__ import annotations

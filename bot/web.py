@@ -130,7 +130,7 @@ class MetricsHandler(_Handler):
 class WebhookHandler(_Handler):
     SUPPORTED_METHODS = ("POST",)
 
-    def _refuse(self, status: HTTPStatus, result: str) -> None:
+    def _finish_with(self, status: HTTPStatus, result: str) -> None:
         self.server.metrics.webhook_requests.labels(result).inc()
         self.set_status(status)
         self.finish()
@@ -140,23 +140,33 @@ class WebhookHandler(_Handler):
         given = self.request.headers.get(SECRET_HEADER, "")
         expected = webhook.secret.encode() if webhook is not None else b""
         if not expected or not hmac.compare_digest(given.encode(), expected):
-            self._refuse(HTTPStatus.FORBIDDEN, "forbidden")
+            self._finish_with(HTTPStatus.FORBIDDEN, "forbidden")
             return
         if self.server.health.stopping:  # Telegram delivers it again later
-            self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable")
+            self._finish_with(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable")
             return
         try:
             data = json.loads(self.request.body)
         except (ValueError, UnicodeDecodeError):
             data = None
         if not isinstance(data, dict):
-            self._refuse(HTTPStatus.BAD_REQUEST, "bad_request")
+            self._finish_with(HTTPStatus.BAD_REQUEST, "bad_request")
             return
         try:
             await webhook.sink(data)
         except Exception as exc:  # not an update we can read; the content is not logged
-            log.warning("webhook: could not read an update (%s)", type(exc).__name__)
-            self._refuse(HTTPStatus.BAD_REQUEST, "bad_request")
+            update_id = data.get("update_id")
+            if not isinstance(update_id, int):
+                log.warning("webhook: could not read an update (%s)", type(exc).__name__)
+                self._finish_with(HTTPStatus.BAD_REQUEST, "bad_request")
+                return
+            # A real update this python-telegram-bot cannot parse (a newer Bot API field…):
+            # skipped with 200, as in polling (bot.transport.TolerantBot), so that Telegram does
+            # not deliver it again and again.
+            log.warning(
+                "webhook: update %d could not be read (%s); skipped", update_id, type(exc).__name__
+            )
+            self._finish_with(HTTPStatus.OK, "skipped")
             return
         self.server.metrics.webhook_requests.labels("accepted").inc()
         self.set_status(HTTPStatus.OK)
