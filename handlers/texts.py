@@ -123,12 +123,19 @@ def privacy_text(language: str, retention_days: int = RETENTION_DAYS) -> str:
         "Send /forget to delete everything stored about you at once: your language, your "
         "questions, your feedback and your tickets."
     )
+    staff_copies = _(
+        "The messages already posted in the team's Telegram group for your tickets stay in "
+        "that group's history: /forget cannot delete them there. Ask the team if you want "
+        "them removed."
+    )
     return (
         bold(_("What this assistant stores"))
         + "\n\n"
         + "\n".join("• " + escape(item) for item in items)
         + "\n\n"
         + escape(forget)
+        + " "
+        + escape(staff_copies)
     )
 
 
