@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
+import certifi
 from telegram import Update
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -78,8 +80,13 @@ class AiohttpRequest(BaseRequest):
         """The session is made here, inside the running event loop aiohttp needs."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                # certifi's CA bundle, like httpx: the same certificates on any base image.
+                connector=aiohttp.TCPConnector(
+                    limit=self._pool_size, ssl=ssl.create_default_context(cafile=certifi.where())
+                ),
                 headers={"User-Agent": self.USER_AGENT},
+                # HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment, like httpx.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

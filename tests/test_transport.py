@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 
 import pytest
@@ -139,3 +142,75 @@ async def test_using_it_before_initialize_or_after_shutdown_says_so(botapi):
         assert (await request.post(f"{botapi.url}/bot{TOKEN}/getMe"))["is_bot"] is True
     finally:
         await request.shutdown()
+
+
+async def test_the_proxy_of_the_environment_is_used(monkeypatch):
+    """Behind a company proxy (HTTPS_PROXY/HTTP_PROXY, like httpx honoured): the Bot API
+    calls go through it."""
+    seen: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append((await reader.readline()).decode().strip())
+        while (await reader.readline()).strip():
+            pass  # headers; the body is not needed
+        body = b'{"ok": true, "result": {"id": 1, "is_bot": true, "first_name": "Bot"}}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        me = await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe")
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+    assert me["is_bot"] is True
+    assert seen == [f"POST http://api.telegram.invalid/bot{TOKEN}/getMe HTTP/1.1"]
+
+
+async def test_a_server_with_an_untrusted_certificate_is_refused(tmp_path):
+    """Only a certificate a public CA vouches for is Telegram: a self-signed one is refused."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    answered: list[bool] = []
+
+    async def fake_telegram(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await reader.readline()
+            answered.append(True)
+        writer.close()
+
+    server = await asyncio.start_server(fake_telegram, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError, match="(?i)certificate"):
+            await request.post(f"https://127.0.0.1:{port}/bot{TOKEN}/getMe")
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+    assert answered == []  # no request ever reached it
