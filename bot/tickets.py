@@ -347,6 +347,20 @@ class TicketDesk:
         )
         return Ticket.from_row(rows[0]) if rows else None
 
+    def staff_copies_of(self, user_id: int) -> list[int]:
+        """The bot's own messages in the staff chat that carry a user's words (ticket cards and
+        copied follow-ups), for /forget to delete there too. Staff answers are the team's."""
+        rows = self.storage.query(
+            "SELECT staff_message_id AS id FROM tickets"
+            " WHERE user_id = ? AND staff_message_id IS NOT NULL"
+            " UNION SELECT m.staff_chat_message_id FROM ticket_messages m"
+            " JOIN tickets t ON t.id = m.ticket_id"
+            " WHERE t.user_id = ? AND m.direction IN (?, ?) AND m.staff_chat_message_id IS NOT NULL"
+            " ORDER BY id",
+            (user_id, user_id, CARD, USER),
+        )
+        return [row[0] for row in rows]
+
     def ticket_for_user_message(self, chat_id: int, message_id: int) -> Ticket | None:
         """The ticket a message in a user's chat belongs to (a delivered answer, a notice…)."""
         rows = self.storage.query(

@@ -10,12 +10,17 @@ import asyncio
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from handlers import keyboards, texts
-from handlers.common import edit_html, send_html, storage_of, user_language
+from handlers.common import edit_html, send_html, settings_of, storage_of, user_language
+from handlers.escalation import desk_of
 
 log = logging.getLogger(__name__)
+
+# Telegram's deleteMessages takes at most 100 message ids.
+DELETE_BATCH = 100
 
 
 async def ask_to_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -35,6 +40,7 @@ async def confirm_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await edit_html(update, context, texts.forget_cancelled(language))
         return
     user_id = query.from_user.id
+    staff_copies = await asyncio.to_thread(desk_of(context).staff_copies_of, user_id)
     complete = await asyncio.to_thread(storage_of(context).forget_user, user_id)
     if complete:
         log.info("a user's data was deleted (/forget)")
@@ -42,3 +48,18 @@ async def confirm_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         log.warning("a user's data was deleted; the WAL keeps it until the next checkpoint")
     await query.answer()
     await edit_html(update, context, texts.forgotten(language))
+    await delete_staff_copies(context, staff_copies)
+
+
+async def delete_staff_copies(context: ContextTypes.DEFAULT_TYPE, message_ids: list[int]) -> None:
+    """Best effort: the ticket cards and copied follow-ups in the staff chat. Telegram lets a
+    bot delete its messages for 48 hours; older ones stay there (/privacy says so)."""
+    staff_chat = settings_of(context).staff_chat_id
+    if staff_chat is None or not message_ids:
+        return
+    for start in range(0, len(message_ids), DELETE_BATCH):
+        try:
+            await context.bot.delete_messages(staff_chat, message_ids[start : start + DELETE_BATCH])
+        except TelegramError as exc:
+            log.warning("/forget: could not delete messages in the staff chat: %s", exc)
+    log.info("/forget: asked to delete %d message(s) in the staff chat", len(message_ids))

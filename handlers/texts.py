@@ -124,9 +124,10 @@ def privacy_text(language: str, retention_days: int = RETENTION_DAYS) -> str:
         "questions, your feedback and your tickets."
     )
     staff_copies = _(
-        "The messages already posted in the team's Telegram group for your tickets stay in "
-        "that group's history: /forget cannot delete them there. Ask the team if you want "
-        "them removed."
+        "/forget also deletes the copies of your questions in the team's Telegram group, as "
+        "long as Telegram allows it (48 hours after they were posted). Older copies and the "
+        "team's own messages stay in that group's history: ask the team if you want them "
+        "removed."
     )
     return (
         bold(_("What this assistant stores"))

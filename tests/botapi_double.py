@@ -311,6 +311,17 @@ def _same_chat(a: Any, b: Any) -> bool:
         return False
 
 
+def _required_chat_key(params: dict[str, Any]) -> Any:
+    """The `chat_id` parameter as a chat key; a 400 like Telegram's when it is missing."""
+    if params.get("chat_id") in (None, ""):
+        raise _bad_request("chat_id is empty")
+    return _as_chat_key(params["chat_id"])
+
+
+# Telegram lets a bot delete a message for 48 hours after it was sent.
+DELETE_WINDOW = 48 * 3600
+
+
 def _as_int(value: Any, error: str) -> int:
     if isinstance(value, bool):
         raise _bad_request(error)
@@ -875,6 +886,7 @@ class BotApiDouble:
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action,
             "deleteMessage": self._delete_message,
+            "deleteMessages": self._delete_messages,
             "getChat": self._get_chat,
             "getFile": self._get_file,
             "close": self._true,
@@ -2190,21 +2202,37 @@ class BotApiDouble:
 
     def _delete_message(self, call: Call) -> bool:
         params = call.params
-        if params.get("chat_id") in (None, ""):
-            raise _bad_request("chat_id is empty")
-        chat_key = _as_chat_key(params["chat_id"])
+        chat_key = _required_chat_key(params)
         message_id = _as_int(params.get("message_id"), "message identifier is not specified")
-        message = self.messages_by_id.get(chat_key, {}).pop(message_id, None)
+        message = self.messages_by_id.get(chat_key, {}).get(message_id)
         if message is None:
             raise _bad_request("message to delete not found")
-        self.deleted_messages.setdefault(chat_key, {})[message_id] = message
+        if message.get("date", 0) < time.time() - DELETE_WINDOW:
+            raise _bad_request("message can't be deleted for everyone")
+        self._remove_message(chat_key, message_id)
         return True
 
+    def _delete_messages(self, call: Call) -> bool:
+        """Up to 100 ids; those not found or older than Telegram's 48 hours are skipped."""
+        params = call.params
+        chat_key = _required_chat_key(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise _bad_request("message identifiers are not specified")
+        chat_messages = self.messages_by_id.get(chat_key, {})
+        for raw in ids:
+            message_id = _as_int(raw, "message identifier is not specified")
+            message = chat_messages.get(message_id)
+            if message is not None and message.get("date", 0) >= time.time() - DELETE_WINDOW:
+                self._remove_message(chat_key, message_id)
+        return True
+
+    def _remove_message(self, chat_key: Any, message_id: int) -> None:
+        message = self.messages_by_id[chat_key].pop(message_id)
+        self.deleted_messages.setdefault(chat_key, {})[message_id] = message
+
     def _get_chat(self, call: Call) -> dict[str, Any]:
-        raw = call.params.get("chat_id")
-        if raw in (None, ""):
-            raise _bad_request("chat_id is empty")
-        key = _as_chat_key(raw)
+        key = _required_chat_key(call.params)
         chat = self.chats.get(key)
         if chat is None and isinstance(key, str):
             name = key.lstrip("@").lower()

@@ -376,10 +376,10 @@ async def test_help_and_privacy_in_the_users_language(bot: RunningBot):
     assert privacy["text"].startswith("What this assistant stores")
     assert f"after {format_number(texts.RETENTION_DAYS, 'en')} days" in privacy["text"]
     assert any(e["type"] == "bold" for e in privacy.get("entities", []))
-    # honest about what /forget cannot reach: the cards already posted to the staff group
-    assert "/forget cannot delete them there" in privacy["text"]
+    # honest about what /forget reaches in the staff group, and what it cannot
+    assert "as long as Telegram allows it (48 hours after they were posted)" in privacy["text"]
     privacy = await bot.command(ANNA, "privacy", language_code="de")
-    assert "/forget kann sie dort nicht löschen" in privacy["text"]
+    assert "solange Telegram es erlaubt (48 Stunden nach dem Posten)" in privacy["text"]
 
 
 async def test_command_menus_in_each_language(bot: RunningBot, caplog):

@@ -104,6 +104,11 @@ async def settled(bot: RunningBot) -> None:
     raise AssertionError("updates still in progress after 5 s")
 
 
+def staff_messages(bot: RunningBot) -> list[dict]:
+    """The messages now in the staff chat (the double's view: deleted ones are gone)."""
+    return list(bot.api.messages_by_id.get(STAFF_CHAT, {}).values())
+
+
 def question_with_guesses(engine: Engine) -> str:  # noqa: F811
     for question in WITH_GUESSES:
         if engine.decide(question, language="de").candidates:
@@ -605,20 +610,43 @@ async def test_forget_after_confirmation_leaves_no_trace_in_the_database_file(bo
     assert "reply_markup" not in cancelled
     assert bot.storage.language(HANS) == "de"
 
+    # What the staff chat holds of the user's words: the card and the copied follow-up.
+    follow_up = next(m for m in staff_messages(bot) if f"{secret} Nachfrage" in m["text"])
+    staff_answer = next(m for m in staff_messages(bot) if m["text"] == f"Antwort zu {secret}.")
     question = await bot.command(HANS, "forget", user=user)
     done = await bot.tap_and_wait_edit(HANS, question, "fg:yes", user=user)
     assert done["text"] == texts.forgotten("de")
+    await bot.api.wait_for(lambda c: c.method == "deleteMessages" and c.done)
+    deleted = bot.api.deleted_messages.get(STAFF_CHAT, {})
+    assert {card["message_id"], follow_up["message_id"]} <= set(deleted)
+    left = [m for m in staff_messages(bot) if secret in m.get("text", "")]
+    assert left == [staff_answer]  # the team's own words stay
 
     data = raw_bytes(bot.storage.path)
     assert secret.encode() not in data
     for table in ("users", "questions", "feedback", "tickets", "ticket_messages"):
         assert bot.storage.query(f"SELECT * FROM {table}") == [], table
-    # A staff reply under the old card now leads nowhere, and tells the user nothing.
+    # A staff reply under the team's old answer now leads nowhere, and tells the user nothing.
     messages = len(bot.api.sent(HANS))
-    staff_reply(bot, "Noch da?", card["message_id"])
+    staff_reply(bot, "Noch da?", staff_answer["message_id"])
     await settled(bot)
     assert len(bot.api.sent(HANS)) == messages
     assert confirmation
+
+
+async def test_forget_leaves_cards_telegram_no_longer_lets_the_bot_delete(bot: RunningBot):
+    """Telegram lets a bot delete its messages for 48 hours: an older card stays in the staff
+    chat (as /privacy says), a recent one goes, and the user is told their data is deleted."""
+    _, old_card = await ask(bot, HANS, "Alte Frage zum Campus", HANS_USER)
+    _, new_card = await ask(bot, HANS, "Neue Frage zum Campus", HANS_USER)
+    bot.api.message(STAFF_CHAT, old_card["message_id"])["date"] -= 49 * 3600
+
+    question = await bot.command(HANS, "forget", user=HANS_USER)
+    done = await bot.tap_and_wait_edit(HANS, question, "fg:yes", user=HANS_USER)
+    assert done["text"] == texts.forgotten("de")
+    await bot.api.wait_for(lambda c: c.method == "deleteMessages" and c.done)
+    assert [m["message_id"] for m in staff_messages(bot)] == [old_card["message_id"]]
+    assert bot.storage.query("SELECT * FROM tickets") == []
 
 
 def raw_bytes(db_path: Path) -> bytes:
