@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from itertools import chain
 
 from bot.i18n import gettext_for
 from bot.knowledge import LANGUAGES, KnowledgeBase
@@ -140,7 +141,10 @@ class Engine:
         for folded, lang in zip(index.variant_folded, index.variant_language, strict=True):
             folded_by_language[lang].append(folded)
         self.lexicon = vocabulary_lexicon(
-            {lang: " ".join(texts).split() for lang, texts in folded_by_language.items()}
+            {
+                lang: chain.from_iterable(map(str.split, texts))
+                for lang, texts in folded_by_language.items()
+            }
         )
         self._entry_words: dict[str, frozenset[str]] = {}
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.text import STOPWORDS, fold, folded_tokens
+from bot.text import STOPWORDS, TokenCache, fold
 
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
@@ -193,9 +193,10 @@ def build_index(
     settings = settings or MatchSettings()
     index = MatchIndex(settings, stopwords, out_of_scope, {}, {}, {})
     words_of_entry: dict[str, set[str]] = defaultdict(set)
+    token_set = TokenCache(stopwords).token_set
     for faq_id, lang, text in variants:
         folded = fold(text)
-        words = frozenset(folded_tokens(folded, stopwords))
+        words = token_set(folded)
         index.variant_entry.append(faq_id)
         index.variant_language.append(lang)
         index.variant_text.append(text)

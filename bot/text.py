@@ -138,12 +138,34 @@ def folded_tokens(folded: str, stopwords: frozenset[str]) -> list[str]:
     """`tokens` of a text that is already folded (indexing folds each variant once)."""
     if "wie" in folded or "how" in folded:
         folded = _QUESTION_PHRASES.sub(lambda m: "howmany" if "ow" in m[0] else "wieviel", folded)
-    shared = SHARED_WORDS.get
-    return [
-        t
-        for w in folded.split()
-        if (t := shared(w, w)) not in stopwords and (len(t) > 1 or t.isdigit())
-    ]
+    return [t for w in folded.split() if (t := token_of(w, stopwords))]
+
+
+def token_of(word: str, stopwords: frozenset[str]) -> str | None:
+    """The token a folded word stands for (`SHARED_WORDS`), or None for a stop word or a
+    one-letter word."""
+    t = SHARED_WORDS.get(word, word)
+    return t if t not in stopwords and (len(t) > 1 or t.isdigit()) else None
+
+
+class TokenCache(dict):
+    """word -> `token_of(word)`, each word worked out once: indexing 233,000 variants meets
+    the same few thousand words again and again. For one word list (the FAQ's), not for
+    users' text (it would grow without bound)."""
+
+    def __init__(self, stopwords: frozenset[str]):
+        super().__init__()
+        self.stopwords = stopwords
+
+    def __missing__(self, word: str) -> str | None:
+        self[word] = token = token_of(word, self.stopwords)
+        return token
+
+    def token_set(self, folded: str) -> frozenset[str]:
+        """frozenset(folded_tokens(folded, stopwords)), faster."""
+        if "wie" in folded or "how" in folded:  # phrases first: the general path
+            return frozenset(folded_tokens(folded, self.stopwords))
+        return frozenset(filter(None, map(self.__getitem__, folded.split())))
 
 
 # Stop words of the three languages, already folded (no accents). Besides grammar words they

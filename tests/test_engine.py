@@ -48,6 +48,19 @@ def test_question_words_become_one_token_across_languages():
     assert tokens("how many", STOPWORDS) == ["qcount"]
 
 
+def test_the_index_reads_variants_into_the_same_tokens_as_questions():
+    """Indexing takes a faster path (bot.text.TokenCache); a variant and the same text asked
+    as a question must still meet on the same words."""
+    from bot.evaluation import load_questions
+    from bot.text import TokenCache
+
+    texts = [q for entry in load_or_raise() for qs in entry.questions.values() for q in qs]
+    texts += [item.question for item in load_questions("tests/data/eval.yaml")]
+    texts += ["wie viele Firmen ?", "How much, how many", "a b 1 2 x", "", "combien KM 0"]
+    token_set = TokenCache(STOPWORDS).token_set
+    assert [token_set(fold(t)) for t in texts] == [frozenset(tokens(t, STOPWORDS)) for t in texts]
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
