@@ -1800,10 +1800,8 @@ class BotApiDouble:
         self.my_commands_by_scope.pop((self._scope_key(call.params.get("scope")), lang), None)
         return True
 
-    def _chat_for_send(self, call: Call) -> dict[str, Any]:
-        if "chat_id" not in call.params or call.params["chat_id"] in ("", None):
-            raise _bad_request("chat_id is empty")
-        key = _as_chat_key(call.params["chat_id"])
+    def _known_chat(self, key: Any) -> dict[str, Any] | None:
+        """The chat with that id, or with that @username; None if the double has none."""
         chat = self.chats.get(key)
         if chat is None and isinstance(key, str):
             name = key.lstrip("@").lower()
@@ -1811,6 +1809,11 @@ class BotApiDouble:
                 (c for c in self.chats.values() if str(c.get("username", "")).lower() == name),
                 None,
             )
+        return chat
+
+    def _chat_for_send(self, call: Call) -> dict[str, Any]:
+        key = _required_chat_key(call.params)
+        chat = self._known_chat(key)
         if chat is None:
             if self.strict_chats or isinstance(key, str) or key == 0:
                 raise _bad_request("chat not found")
@@ -2232,14 +2235,7 @@ class BotApiDouble:
         self.deleted_messages.setdefault(chat_key, {})[message_id] = message
 
     def _get_chat(self, call: Call) -> dict[str, Any]:
-        key = _required_chat_key(call.params)
-        chat = self.chats.get(key)
-        if chat is None and isinstance(key, str):
-            name = key.lstrip("@").lower()
-            chat = next(
-                (c for c in self.chats.values() if str(c.get("username", "")).lower() == name),
-                None,
-            )
+        chat = self._known_chat(_required_chat_key(call.params))
         if chat is None:
             raise _bad_request("chat not found")
         return {
