@@ -214,3 +214,13 @@ async def test_a_server_with_an_untrusted_certificate_is_refused(tmp_path):
         server.close()
         await server.wait_closed()
     assert answered == []  # no request ever reached it
+
+
+async def test_no_proxy_exempts_its_hosts(botapi, monkeypatch):
+    with closed_port() as dead:
+        for name in ("http_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")  # would fail if used
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        async with make_bot(botapi.url) as bot:
+            assert (await bot.get_me()).is_bot
