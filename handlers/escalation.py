@@ -238,15 +238,7 @@ async def post_card(
     """The ticket card in the staff chat (`html`: another text for it, e.g. `/ticket`'s); a
     failure leaves the ticket open for /open and the digest."""
     language = staff_language(context)
-    card = html or texts.staff_card(
-        language,
-        ticket.id,
-        ticket.question,
-        ticket.user_name,
-        ticket.username,
-        ticket.language,
-        ticket.guesses,
-    )
+    card = html or texts.staff_card(language, ticket)
     markup = keyboards.staff_card_keyboard(
         ticket.id, language, engine_of(context).kb, ticket.guesses
     )

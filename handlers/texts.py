@@ -220,33 +220,25 @@ def who(user_name: str, username: str | None) -> str:
     return f"{name} (@{username})" if username else name
 
 
-def staff_card(
-    language: str,
-    ticket_id: int,
-    question: str,
-    user_name: str,
-    username: str | None,
-    ticket_language: str,
-    guesses: tuple[tuple[str, float], ...],
-    details: Sequence[str] = (),
-) -> str:
+def staff_card(language: str, ticket: Ticket, details: Sequence[str] = ()) -> str:
     """A ticket as staff see it in the staff chat; everything that came from a user escaped.
 
     `details` (HTML lines, see `staff_ticket`) go between the guesses and the instructions.
     """
     _ = gettext_for(language)
-    if guesses:
+    if ticket.guesses:
         best = ", ".join(
-            f"{faq_id} ({format_number(round(score), language)})" for faq_id, score in guesses
+            f"{faq_id} ({format_number(round(score), language)})"
+            for faq_id, score in ticket.guesses
         )
     else:
         best = _("none")
     lines = [
-        bold(_("Ticket #{number}").format(number=ticket_id)),
-        escape(_("From: {name}").format(name=who(user_name, username))),
-        escape(_("Language: {language}").format(language=LANGUAGE_NAMES[ticket_language])),
+        bold(_("Ticket #{number}").format(number=ticket.id)),
+        escape(_("From: {name}").format(name=who(ticket.user_name, ticket.username))),
+        escape(_("Language: {language}").format(language=LANGUAGE_NAMES[ticket.language])),
         "",
-        escape(question),
+        escape(ticket.question),
         "",
         escape(_("Best guesses: {guesses}").format(guesses=best)),
         *details,
@@ -290,16 +282,7 @@ def staff_ticket(
     ]
     if conversation:
         details = [*details, "", *conversation, ""]
-    return staff_card(
-        language,
-        ticket.id,
-        ticket.question,
-        ticket.user_name,
-        ticket.username,
-        ticket.language,
-        ticket.guesses,
-        details,
-    )
+    return staff_card(language, ticket, details)
 
 
 def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: str) -> str:
