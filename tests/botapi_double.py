@@ -32,7 +32,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -316,6 +316,20 @@ def _required_chat_key(params: dict[str, Any]) -> Any:
     if params.get("chat_id") in (None, ""):
         raise _bad_request("chat_id is empty")
     return _as_chat_key(params["chat_id"])
+
+
+@contextlib.asynccontextmanager
+async def polling(application: Any) -> AsyncIterator[Any]:
+    """A python-telegram-bot Application initialised, started and polling (no pause between
+    polls), then stopped: every update it fetched is handled before the block ends."""
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
 
 
 # Telegram lets a bot delete a message for 48 hours after it was sent.

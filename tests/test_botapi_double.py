@@ -30,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.botapi_double import BOT_USER_ID, BOT_USERNAME, BotApiDouble, make_user
+from tests.botapi_double import BOT_USER_ID, BOT_USERNAME, BotApiDouble, make_user, polling
 
 # PTB itself reads the deprecated int-valued RetryAfter.retry_after when building the error
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
@@ -69,14 +69,8 @@ async def running_app(
             errors.append(context.error)
 
         app.add_error_handler(on_error)
-    async with app:
-        await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    async with polling(app):
+        yield app
 
 
 async def wait_until(condition, timeout: float = 3.0) -> None:

@@ -40,7 +40,7 @@ from bot.knowledge import load_or_raise
 from bot.storage import Storage
 from bot.transport import AiohttpRequest
 from handlers import texts
-from tests.botapi_double import BotApiDouble, Call, make_user
+from tests.botapi_double import BotApiDouble, Call, make_user, polling
 from tests.test_telegram_restart import FAQBOT, bot_environment, start_bot, stop
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
@@ -238,14 +238,8 @@ async def flaky_bot(api: BotApiDouble, tmp_path: Path) -> AsyncIterator[FlakyBot
         errors.append(context.error)
 
     application.add_error_handler(capture)
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            yield FlakyBot(api, application, errors)
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    async with polling(application):
+        yield FlakyBot(api, application, errors)
     storage.close()
 
 

@@ -67,7 +67,14 @@ from bot.tickets import Requester
 from handlers import callbacks, staff
 from handlers.common import DESK
 from handlers.texts import ticket_created
-from tests.botapi_double import BOT_USER, BOT_USERNAME, BotApiDouble, Call, _auto_entities
+from tests.botapi_double import (
+    BOT_USER,
+    BOT_USERNAME,
+    BotApiDouble,
+    Call,
+    _auto_entities,
+    polling,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 
@@ -950,22 +957,16 @@ async def test_an_unparseable_update_does_not_stop_the_bot(botapi: BotApiDouble,
     settings_ = Settings(token=TOKEN, api_url=botapi.url, db_path=tmp_path / "f.sqlite3")
     storage = Storage(settings_.db_path)
     application = build_application(settings_, Engine(load_or_raise()), storage)
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            poison = botapi.push_raw(
-                {"message": {"message_id": 1, "date": NOW, "chat": {"id": 5}, "text": "SECRET"}}
-            )
-            botapi.push_command(USERS[0], "help")
-            await botapi.wait_for_message(USERS[0], timeout=5)
-            botapi.push_raw({"message": {"message_id": 2, "date": NOW, "chat": {"id": 5}}})
-            await asyncio.sleep(0.5)  # the poison last in its batch: polling still moves on
-            botapi.push_command(USERS[1], "help")
-            await botapi.wait_for_message(USERS[1], timeout=5)
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    async with polling(application):
+        poison = botapi.push_raw(
+            {"message": {"message_id": 1, "date": NOW, "chat": {"id": 5}, "text": "SECRET"}}
+        )
+        botapi.push_command(USERS[0], "help")
+        await botapi.wait_for_message(USERS[0], timeout=5)
+        botapi.push_raw({"message": {"message_id": 2, "date": NOW, "chat": {"id": 5}}})
+        await asyncio.sleep(0.5)  # the poison last in its batch: polling still moves on
+        botapi.push_command(USERS[1], "help")
+        await botapi.wait_for_message(USERS[1], timeout=5)
     storage.close()
     skipped = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
     assert skipped[0].startswith(f"update {poison.update['update_id']} (message)")

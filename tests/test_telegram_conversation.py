@@ -24,7 +24,7 @@ from bot.knowledge import KnowledgeBase, load_or_raise
 from bot.storage import Storage
 from handlers import texts
 from handlers.rules import MAX_QUESTION_LENGTH
-from tests.botapi_double import BOT_USERNAME, BotApiDouble, Call, make_user
+from tests.botapi_double import BOT_USERNAME, BotApiDouble, Call, make_user, polling
 
 # PTB reads the deprecated int-valued RetryAfter.retry_after when it builds the error.
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
@@ -134,14 +134,8 @@ async def running_bot(
     settings = replace(settings, **overrides)
     storage = Storage(settings.db_path)
     application = build_application(settings, engine, storage)
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            yield RunningBot(botapi, storage, engine, application)
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    async with polling(application):
+        yield RunningBot(botapi, storage, engine, application)
     storage.close()
 
 

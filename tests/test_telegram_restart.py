@@ -45,6 +45,14 @@ async def arrived(
     raise AssertionError(f"no matching request in {timeout}s; {api.dump_calls()}")
 
 
+async def confirmed(api: BotApiDouble, update_id: int) -> Call:
+    """The bot has told the API it got update `update_id` (a getUpdates with a later offset),
+    so a kill now does not make it come again."""
+    return await arrived(
+        api, lambda c: c.method == "getUpdates" and int(c.params.get("offset") or 0) > update_id
+    )
+
+
 async def start_bot(
     api: BotApiDouble, env: dict[str, str], log_path: Path
 ) -> asyncio.subprocess.Process:
@@ -82,11 +90,7 @@ async def test_the_language_choice_survives_a_restart(botapi: BotApiDouble, tmp_
         pushed = botapi.push_callback(ANNA, welcome.result["message_id"], "lang:de")
         await botapi.wait_for(lambda c: c.method == "editMessageText" and c.ok)
         # Wait until the bot has confirmed the tap to the API, so it is not delivered again.
-        tap_id = pushed.update["update_id"]
-        await arrived(
-            botapi,
-            lambda c: c.method == "getUpdates" and int(c.params.get("offset") or 0) > tap_id,
-        )
+        await confirmed(botapi, pushed.update["update_id"])
     finally:
         await stop(process, signal.SIGKILL)
 

@@ -52,7 +52,7 @@ from tests.test_telegram_escalation import (
     eventually,
     staff_reply,
 )
-from tests.test_telegram_restart import arrived, bot_environment, start_bot, stop
+from tests.test_telegram_restart import bot_environment, confirmed, start_bot, stop
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 
@@ -738,11 +738,7 @@ async def test_a_staff_answer_after_a_kill_9_reaches_the_user(botapi: BotApiDoub
         card_id = card.result["message_id"]
         # The card is recorded, and the /ask confirmed to the API (or it would come again).
         await until(lambda: (row := ticket_row(db_path, 1)) and row["staff_message_id"] == card_id)
-        update_id = pushed.update["update_id"]
-        await arrived(
-            botapi,
-            lambda c: c.method == "getUpdates" and int(c.params.get("offset") or 0) > update_id,
-        )
+        await confirmed(botapi, pushed.update["update_id"])
     finally:
         await stop(process, signal.SIGKILL)
 
