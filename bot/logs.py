@@ -4,7 +4,7 @@
      "msg": "question #12: answer kmo-campus (87, fr)"}
 
 plus `exc` (the traceback) when there is one, and any `extra={...}` fields of the call. Every
-log line of the process goes through it, PTB's, httpx's and tornado's included.
+log line of the process goes through it, PTB's, aiohttp's and tornado's included.
 
 The bot token is part of every Bot API URL, so any library that logs a URL would leak it; the
 formatter masks it (and the webhook secret) in every field, whatever logged it. At INFO the bot
@@ -19,7 +19,8 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-# Loggers that log every request (with its URL) at INFO: quiet unless something fails.
+# Loggers that log every request (with its URL) at INFO: quiet unless something fails (httpx:
+# python-telegram-bot's default client, if it is ever used instead of bot.transport).
 NOISY = ("httpx", "httpcore", "apscheduler", "tornado.access")
 REDACTED = "[redacted]"
 
