@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.answering.engine import Thresholds
 from bot.answering.knowledge import DEFAULT_FAQ_DIR
 from bot.desk.tickets import TicketLimits
+from bot.flood import PER_MINUTE
 from bot.store.retention import RETENTION_DAYS
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -80,6 +81,8 @@ class Settings:
     digest_interval_minutes: float = 60.0
     # Questions, feedback and closed tickets are deleted after this many days (see /privacy).
     retention_days: int = RETENTION_DAYS
+    # Messages one user may send in a minute before the bot stops reading them (bot/flood.py).
+    flood_per_minute: int = PER_MINUTE
     # Webhook mode (`faqbot run --webhook`): the public HTTPS URL Telegram posts updates to (it
     # must reach this server's /telegram path) and the secret Telegram sends with each post.
     webhook_url: str | None = None
@@ -164,6 +167,7 @@ class Settings:
                 env, "FAQBOT_DIGEST_INTERVAL_MINUTES", cls.digest_interval_minutes
             ),
             retention_days=_count(env, "FAQBOT_RETENTION_DAYS", RETENTION_DAYS),
+            flood_per_minute=_count(env, "FAQBOT_FLOOD_PER_MINUTE", PER_MINUTE),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             listen=env.get("FAQBOT_LISTEN", "").strip() or cls.listen,

@@ -8,8 +8,10 @@ the card (or to anything else of the ticket in the staff chat), by such a button
 user who replies to a team answer or to the ticket's confirmation adds a follow-up, copied
 under the card.
 
-Every staff answer is recorded before it is sent; when it cannot be delivered the ticket is
-flagged and staff are told under the card.
+Every card, copy and staff answer is recorded in the outbox in the transaction that records
+the ticket change, then sent (`handlers/delivery.py`): nothing owed is lost to a crash or an
+outage. When an answer cannot be delivered the ticket is flagged, stays in /open, and staff are
+told under the card; when it is delivered, staff see a confirmation.
 """
 
 from __future__ import annotations
@@ -18,19 +20,21 @@ import asyncio
 import logging
 
 from telegram import Message, ReplyParameters, Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.answering.engine import SMALLTALK
 from bot.desk.tickets import (
+    AlreadyFiled,
     Banned,
     LimitReached,
-    Posted,
     Ticket,
     TicketDesk,
     TicketNotFound,
 )
 from bot.formatting import split_html
+from bot.store import outbox
+from bot.store.outbox import Owed
 from handlers import keyboards, texts
 from handlers.common import (
     DESK,
@@ -42,6 +46,7 @@ from handlers.common import (
     storage_of,
     user_language,
 )
+from handlers.delivery import PENDING, owed_message, retry_owed, send_item, send_owed
 from handlers.rules import MAX_QUESTION_LENGTH, TOO_LONG, question_problem, reply_language
 
 log = logging.getLogger(__name__)
@@ -82,7 +87,9 @@ async def ask_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if row is None:
         await send_html(update, context, texts.ask_usage(ui_language))
         return
-    await hand_over(update, context, row["text"], row["language"], ui_language)
+    await hand_over(
+        update, context, row["text"], row["language"], ui_language, source=f"q:{question_id}"
+    )
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,7 +99,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if await refuse_non_question(update, context, text, ui_language, texts.ask_usage(ui_language)):
         return
     language = reply_language(engine_of(context).detect(text, ui_language), ui_language)
-    await hand_over(update, context, text, language, ui_language)
+    await hand_over(update, context, text, language, ui_language, source=f"u:{update.update_id}")
 
 
 async def hand_over(
@@ -101,10 +108,13 @@ async def hand_over(
     question: str,
     language: str,
     ui_language: str,
+    source: str | None = None,
 ) -> None:
-    """Create the ticket, tell the user, post the card in the staff chat.
+    """Create the ticket (with its card in the outbox), tell the user, send the card.
 
-    A banned user, or one over the limits, is told politely and nothing reaches staff.
+    A banned user, or one over the limits, is told politely and nothing reaches staff. A
+    question already filed from the same `source` is not filed again: the user is reminded
+    of its ticket.
     """
     user = update.effective_user
     chat = update.effective_chat
@@ -113,8 +123,15 @@ async def hand_over(
     desk = desk_of(context)
     decision = engine_of(context).decide(question, language=language)
     guesses = decision.candidates[:MAX_GUESSES]
+    staff_chat_id = settings_of(context).staff_chat_id
+    card = None if staff_chat_id is None else (lambda ticket: card_owed(context, ticket))
     try:
-        ticket = await asyncio.to_thread(desk.escalate, user, chat.id, language, question, guesses)
+        ticket = await asyncio.to_thread(
+            desk.escalate, user, chat.id, language, question, guesses, source=source, card=card
+        )
+    except AlreadyFiled as exc:
+        await send_html(update, context, texts.already_filed(ui_language, exc.ticket.id))
+        return
     except Banned:
         await send_html(update, context, texts.ticket_banned(ui_language))
         return
@@ -124,7 +141,6 @@ async def hand_over(
         return
     log.info("ticket #%d created (%s)", ticket.id, language)
 
-    staff_chat_id = settings_of(context).staff_chat_id
     if staff_chat_id is None:
         notice = await send_html(update, context, texts.team_unreachable(ui_language, ticket.id))
     else:
@@ -132,7 +148,23 @@ async def hand_over(
     if notice is not None:
         await asyncio.to_thread(desk.record_user_notice, ticket.id, notice.message_id)
     if staff_chat_id is not None:
-        await post_card(context, ticket)
+        await send_owed(context.application, staff_chat_id)
+
+
+def card_owed(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> Owed:
+    """The ticket's card, as the outbox keeps it until it is in the staff chat."""
+    language = staff_language(context)
+    markup = keyboards.staff_card_keyboard(
+        ticket.id, language, engine_of(context).kb, ticket.guesses
+    )
+    return owed_message(
+        outbox.CARD,
+        settings_of(context).staff_chat_id,
+        texts.staff_card(language, ticket),
+        language,
+        ticket_id=ticket.id,
+        markup=markup,
+    )
 
 
 async def route_user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,13 +190,28 @@ async def route_user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         raise ApplicationHandlerStop
     # A plain "thank you" is passed on too, but does not put the ticket back in the queue.
     decision = engine_of(context).decide(message.text, language=ticket.language)
+    staff_chat_id = settings_of(context).staff_chat_id
+    language = staff_language(context)
+
+    def copy(posted) -> Owed:
+        return owed_message(
+            outbox.FOLLOWUP,
+            staff_chat_id,
+            texts.staff_followup(language, posted.ticket, posted.message.text),
+            language,
+            ticket_id=ticket.id,
+            ticket_message_id=posted.message.id,
+            under_card=True,
+        )
+
     try:
-        posted = await asyncio.to_thread(
+        await asyncio.to_thread(
             desk.add_user_followup,
             ticket.id,
             message.text,
             message.message_id,
             reopen=decision.status != SMALLTALK,
+            copy=copy if staff_chat_id is not None else None,
         )
     except Banned:
         await send_html(update, context, texts.ticket_banned(ui_language))
@@ -173,16 +220,10 @@ async def route_user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     log.info("follow-up on ticket #%d", ticket.id)
 
-    if settings_of(context).staff_chat_id is None:
+    if staff_chat_id is None:
         notice = await send_html(update, context, texts.team_unreachable(ui_language, ticket.id))
     else:
-        copy = await post_under_ticket(
-            context,
-            posted.ticket,
-            texts.staff_followup(staff_language(context), ticket, posted.message.text),
-        )
-        if copy is not None:
-            await asyncio.to_thread(desk.record_staff_copy, posted.message.id, copy.message_id)
+        await send_owed(context.application, staff_chat_id)
         notice = await send_html(update, context, texts.followup_sent(ui_language, ticket.id))
     if notice is not None:
         await asyncio.to_thread(desk.record_user_notice, ticket.id, notice.message_id)
@@ -251,52 +292,63 @@ async def post_card(
 
 
 async def post_missing_cards(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Once, at start: a card for every open ticket that has none (`context.job.data`: when the
-    application was built; later tickets are this process's own). The user was told "ticket
-    #N" before the card was posted: a `kill -9` in between, or a staff chat that could not be
-    reached, would otherwise leave staff to meet that ticket in the digest, a day later."""
-    started = context.job.data if context.job else None
-    tickets = await asyncio.to_thread(desk_of(context).open_tickets)
-    for ticket in tickets:
-        if ticket.staff_message_id is None and (started is None or ticket.created_at < started):
-            log.info("ticket #%d has no card yet: posting it", ticket.id)
-            await post_card(context, ticket)
+    """Once, at start: a card in the outbox for every open ticket that has none, neither in
+    the staff chat nor on its way (tickets filed before the outbox existed, or while no staff
+    chat was set), then everything owed is sent (`retry_owed`)."""
+    desk = desk_of(context)
+    for ticket in await asyncio.to_thread(desk.tickets_without_card):
+        log.info("ticket #%d has no card yet: posting it", ticket.id)
+        await asyncio.to_thread(desk.outbox.enqueue, card_owed(context, ticket))
+    await retry_owed(context)
 
 
 # Delivering staff answers -------------------------------------------------------------------
 
 
-async def deliver(
-    context: ContextTypes.DEFAULT_TYPE, posted: Posted, html: str, fallback: int | None = None
-) -> bool:
-    """Send a recorded staff answer to the user and record where it arrived.
-
-    When it cannot be delivered (the user blocked the bot, or Telegram still fails after the
-    rate limiter's retries) the ticket is flagged and staff are told under the card
-    (`fallback`: the message to reply to when the ticket has no card).
+async def deliver_answer(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    ticket: Ticket,
+    text: str,
+    html: str,
+    staff_message_id: int | None,
+    *,
+    copy_of: tuple[int, int] | None = None,
+    reply_to: int | None = None,
+    confirmation: str | None = None,
+) -> str:
+    """Record a staff answer with the message owed to the user, send it, and say how it went
+    (`SENT`, `FAILED`, `PENDING`). Staff see the outcome under their message (or the card):
+    a confirmation when it arrives, the reason when Telegram refuses it, and a note when it
+    waits for Telegram (it is sent again automatically and the ticket stays in /open).
+    `copy_of`: (chat, message) to copy instead of sending `html`, which is then its caption
+    (a photo or document from staff); `reply_to`: the message in the user's chat it answers.
     """
-    ticket = posted.ticket
-    desk = desk_of(context)
-    language = staff_language(context)
-    try:
-        delivered = None
-        for part in split_html(html):
-            delivered = await context.bot.send_message(ticket.chat_id, part)
-    except Forbidden as exc:
-        log.info("answer to ticket #%d not delivered: %s", ticket.id, exc)
-        reason, notice = str(exc), texts.staff_undelivered(language, ticket.id)
-    except TelegramError as exc:
-        log.warning("answer to ticket #%d not delivered: %s", ticket.id, exc)
-        reason = str(exc) or type(exc).__name__
-        notice = texts.staff_delivery_failed(language, ticket.id, reason)
-    else:
-        await asyncio.to_thread(
-            desk.record_delivery, ticket.id, posted.message.id, delivered.message_id
+    staff = update.effective_user
+    confirm_to = update.effective_message.message_id if update.effective_message else None
+
+    def owed(posted) -> Owed:
+        return owed_message(
+            outbox.ANSWER,
+            ticket.chat_id,
+            html,
+            ticket.language,
+            ticket_id=ticket.id,
+            ticket_message_id=posted.message.id,
+            confirm_to=confirm_to,
+            copy_of=copy_of,
+            reply_to=reply_to,
+            confirmation=confirmation,
         )
-        return True
-    await asyncio.to_thread(desk.flag, ticket.id, reason)
-    await post_under_ticket(context, ticket, notice, fallback)
-    return False
+
+    posted = await asyncio.to_thread(
+        desk_of(context).add_staff_answer, ticket.id, staff.id, text, staff_message_id, owed
+    )
+    outcome = await send_item(context.application, posted.outbox_id)
+    if outcome == PENDING:
+        notice = texts.staff_delivery_pending(staff_language(context), ticket.id)
+        await post_under_ticket(context, ticket, notice, confirm_to)
+    return outcome
 
 
 async def route_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -317,12 +369,63 @@ async def route_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     )
     if ticket is None:
         return
-    staff = update.effective_user
-    posted = await asyncio.to_thread(
-        desk.add_staff_answer, ticket.id, staff.id, message.text, message.message_id
-    )
     html = texts.staff_answer(ticket.language, message.text)
-    await deliver(context, posted, html, fallback=message.message_id)
+    await deliver_answer(update, context, ticket, message.text, html, message.message_id)
+    raise ApplicationHandlerStop
+
+
+# What staff can pass on to the user, besides text.
+MEDIA = ("photo", "document", "video", "voice", "audio", "animation", "video_note")
+
+
+async def route_staff_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply to a ticket's message with a photo, a document, a video, a voice or audio
+    message: copied to the user under the team's header (the caption kept). Anything else
+    (a sticker, a poll, a location) is not passed on, and staff are told so."""
+    message = update.effective_message
+    if message is None or message.reply_to_message is None or not is_staff(update, context):
+        return
+    desk = desk_of(context)
+    ticket = await asyncio.to_thread(
+        desk.ticket_for_staff_message, message.reply_to_message.message_id
+    )
+    if ticket is None:
+        return
+    kind = next((k for k in MEDIA if getattr(message, k, None)), None)
+    if kind is None:
+        await send_to_staff(
+            context, texts.staff_not_deliverable(staff_language(context)), message.message_id
+        )
+        raise ApplicationHandlerStop
+    caption = (message.caption or "").strip()
+    html = texts.staff_answer(ticket.language, caption).rstrip()
+    await deliver_answer(
+        update,
+        context,
+        ticket,
+        caption or f"[{kind}]",
+        html,
+        message.message_id,
+        copy_of=(message.chat_id, message.message_id),
+    )
+    raise ApplicationHandlerStop
+
+
+async def route_staff_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A staff answer edited after it was sent: the new text goes to the user as a correction,
+    under the answer it corrects. Edits of anything else change nothing."""
+    message = update.edited_message
+    if message is None or not (message.text or "").strip() or not is_staff(update, context):
+        return
+    desk = desk_of(context)
+    found = await asyncio.to_thread(desk.staff_answer_at, message.message_id)
+    if found is None:
+        return
+    ticket, original = found
+    html = texts.staff_correction(ticket.language, message.text)
+    await deliver_answer(
+        update, context, ticket, message.text, html, None, reply_to=original.user_chat_message_id
+    )
     raise ApplicationHandlerStop
 
 
@@ -379,19 +482,18 @@ async def answer_with_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await query.answer(texts.expired_button(language))
         return
     staff = query.from_user
-    posted = await asyncio.to_thread(
-        desk.add_staff_answer, ticket.id, staff.id, entry.answers[ticket.language], None
-    )
     await query.answer()
     log.info("ticket #%d answered with FAQ entry %s", ticket.id, entry.id)
-    if not await deliver(context, posted, texts.staff_faq_answer(ticket.language, entry)):
-        return
-    confirmation = await send_to_staff(
-        context,
-        texts.staff_answered_with_entry(
-            language, ticket.id, staff.full_name, entry.title(language)
-        ),
-        reply_to=query.message.message_id,
+    html = texts.staff_faq_answer(ticket.language, entry)
+    confirmation = texts.staff_answered_with_entry(
+        language, ticket.id, staff.full_name, entry.title(language)
     )
-    if confirmation is not None:  # a reply to the confirmation answers the same ticket
-        await asyncio.to_thread(desk.record_staff_copy, posted.message.id, confirmation.message_id)
+    await deliver_answer(
+        update,
+        context,
+        ticket,
+        entry.answers[ticket.language],
+        html,
+        None,
+        confirmation=confirmation,
+    )

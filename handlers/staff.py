@@ -27,11 +27,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.desk.tickets import TicketNotFound, format_unanswered, unanswered_report
-from bot.formatting import escape
 from handlers import texts
 from handlers.common import is_staff, reload_faq, settings_of, storage_of
 from handlers.escalation import (
-    deliver,
+    deliver_answer,
     desk_of,
     post_card,
     post_under_ticket,
@@ -147,14 +146,8 @@ async def reply_to_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if ticket is None:
         await _no_ticket(update, context, number)
         return
-    staff = update.effective_user
-    posted = await asyncio.to_thread(
-        desk.add_staff_answer, ticket.id, staff.id, answer, message.message_id
-    )
     html = texts.staff_answer(ticket.language, answer)
-    if await deliver(context, posted, html, fallback=message.message_id):
-        done = escape(texts.staff_delivered(staff_language(context), ticket.id))
-        await _reply(update, context, done)
+    await deliver_answer(update, context, ticket, answer, html, message.message_id)
 
 
 async def _change(

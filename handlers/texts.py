@@ -181,6 +181,35 @@ def team_unreachable(language: str, ticket_id: int) -> str:
     )
 
 
+def already_filed(language: str, ticket_id: int) -> str:
+    """A second "Ask the team" on a question that is a ticket already."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "This question is already with the team as ticket #{number}. The answer will "
+            "arrive here, in this chat."
+        ).format(number=ticket_id)
+    )
+
+
+def sent_again(language: str) -> str:
+    """Under a message sent a second time because an interruption hid whether the first try
+    arrived (the outbox's at-least-once delivery)."""
+    _ = gettext_for(language)
+    return escape(_("(sent again after an interruption)"))
+
+
+def flooding(language: str) -> str:
+    """Once, to a user who sends more messages than the bot takes from one person."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "You are sending messages faster than I can read them. I will skip the ones that "
+            "arrive in the next minute; please send your question again after that."
+        )
+    )
+
+
 def ticket_banned(language: str) -> str:
     _ = gettext_for(language)
     return escape(
@@ -325,6 +354,34 @@ def staff_delivery_failed(language: str, ticket_id: int, error: str) -> str:
             "flagged; reply under the card again to retry."
         ).format(number=ticket_id, error=error)
     )
+
+
+def staff_delivery_pending(language: str, ticket_id: int) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "The answer to ticket #{number} could not be sent yet: Telegram did not answer. "
+            "It is kept and sent again automatically; the ticket stays in /open until it "
+            "arrives."
+        ).format(number=ticket_id)
+    )
+
+
+def staff_not_deliverable(language: str) -> str:
+    """A reply to a card with something that cannot be passed on (a poll, a location…)."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "This was not sent to the user: only text, photos, documents, videos, voice "
+            "and audio messages can be passed on."
+        )
+    )
+
+
+def staff_correction(language: str, answer_text: str) -> str:
+    """A staff answer edited after it was delivered: the new text, as a correction."""
+    _ = gettext_for(language)
+    return bold(_("Correction from the Territoire d'Industrie team")) + "\n\n" + escape(answer_text)
 
 
 def staff_delivered(language: str, ticket_id: int) -> str:

@@ -839,6 +839,8 @@ class BotApiDouble:
         #: deleted messages removed)
         self.messages_by_id: dict[int | str, dict[int, dict[str, Any]]] = {}
         self.deleted_messages: dict[int | str, dict[int, dict[str, Any]]] = {}
+        # (chat, message id) -> the emoji the bot reacted with (setMessageReaction)
+        self.reactions: dict[tuple[int | str, int], list[str]] = {}
         self.chats: dict[int | str, dict[str, Any]] = {}
         #: callback_query_id -> answerCallbackQuery params (None while unanswered)
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
@@ -901,6 +903,7 @@ class BotApiDouble:
             "sendChatAction": self._send_chat_action,
             "deleteMessage": self._delete_message,
             "deleteMessages": self._delete_messages,
+            "setMessageReaction": self._set_message_reaction,
             "getChat": self._get_chat,
             "getFile": self._get_file,
             "close": self._true,
@@ -2242,6 +2245,31 @@ class BotApiDouble:
             message = chat_messages.get(message_id)
             if message is not None and message.get("date", 0) >= time.time() - DELETE_WINDOW:
                 self._remove_message(chat_key, message_id)
+        return True
+
+    # Telegram's default reactions (a bot may set one of them on a message it can see).
+    REACTIONS = frozenset("👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🙏 👌 🕊 🤝 ✍ 🫡 💯 👀".split())
+
+    def _set_message_reaction(self, call: Call) -> bool:
+        """The bot's reaction to a message (replaces its previous one; [] removes it)."""
+        params = call.params
+        chat_key = _required_chat_key(params)
+        message_id = _as_int(params.get("message_id"), "message identifier is not specified")
+        if message_id not in self.messages_by_id.get(chat_key, {}):
+            raise _bad_request("message to react not found")
+        reaction = params.get("reaction") or []
+        if not isinstance(reaction, list):
+            raise _bad_request("can't parse reaction types json object")
+        emojis = []
+        for item in reaction:
+            if not isinstance(item, dict) or item.get("type") != "emoji":
+                raise _bad_request("REACTION_INVALID")
+            if item.get("emoji") not in self.REACTIONS:
+                raise _bad_request("REACTION_INVALID")
+            emojis.append(item["emoji"])
+        if len(emojis) > 1:
+            raise _bad_request("REACTIONS_TOO_MANY")
+        self.reactions[(chat_key, message_id)] = emojis
         return True
 
     def _remove_message(self, chat_key: Any, message_id: int) -> None:

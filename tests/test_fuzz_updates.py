@@ -63,7 +63,8 @@ from bot.config import Settings
 from bot.desk.tickets import Requester
 from bot.i18n import LANGUAGES
 from bot.store.storage import Storage
-from bot.telegram.app import RetryingRateLimiter, build_application
+from bot.telegram.app import build_application
+from bot.telegram.ratelimit import FairRateLimiter
 from handlers import callbacks, staff
 from handlers.common import DESK
 from handlers.texts import ticket_created
@@ -163,13 +164,14 @@ class Harness:
             staff_chat_id=STAFF_CHAT,
             staff_user_ids=frozenset({SOPHIE}),
             db_path=db_path,
+            flood_per_minute=0,  # thousands of updates from a few users: no flood limit here
         )
         self.storage = Storage(db_path)
         self.storage.db.execute("PRAGMA synchronous=OFF")  # speed only: no fsync per write
         self.app = build_application(self.settings, engine, self.storage)
         # Thousands of updates in seconds: no throttling, but the same retries as production.
-        self.app.bot._rate_limiter = RetryingRateLimiter(
-            overall_max_rate=0, group_max_rate=0, max_retries=2, private_chat_interval=0
+        self.app.bot._rate_limiter = FairRateLimiter(
+            overall_per_second=None, group_per_minute=None, private_chat_interval=0
         )
         self.errors: list[BaseException] = []
         self.app.add_error_handler(self._capture)

@@ -23,7 +23,7 @@ from tests.test_telegram_conversation import (
     first,
 )
 from tests.test_telegram_escalation import ask, eventually, staff_reply
-from tests.test_telegram_staff import desk, settled, staff_bot, staff_command
+from tests.test_telegram_staff import desk, reply_command, settled, staff_bot, staff_command
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 
@@ -70,7 +70,7 @@ async def test_info_logs_hold_no_user_text_through_a_whole_conversation(
         [*_, answer] = await botapi.wait_for_message(ZOE, count=7)
         await eventually(lambda: desk(bot).messages(2)[-1].user_chat_message_id is not None)
         await bot.send(ZOE, "Et le vermillon ?", user=user, reply_to=answer.result["message_id"])
-        await staff_command(bot, "reply", "1 Encore mandragore.")
+        await reply_command(bot, "1 Encore mandragore.")
         [asked] = [
             message_id
             for message_id, message in botapi.messages_by_id[ZOE].items()

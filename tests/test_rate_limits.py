@@ -1,4 +1,4 @@
-"""Telegram's flood limits, end to end: the real Application (its RetryingRateLimiter) against
+"""Telegram's flood limits, end to end: the real Application (its FairRateLimiter) against
 the Bot API double enforcing them (30 messages/s overall, 1/s per private chat, 20/min per
 group; 429 beyond). No answer refused, and one user's pace does not hold up the others."""
 
@@ -12,7 +12,12 @@ import pytest_asyncio
 
 from bot.answering.engine import Engine
 from bot.answering.knowledge import load_or_raise
-from bot.telegram.app import KEPT_CHAT_LIMITERS, PRIVATE_CHAT_INTERVAL, RetryingRateLimiter
+from bot.telegram.ratelimit import (
+    KEPT_CHATS,
+    PRIVATE_CHAT_INTERVAL,
+    FairRateLimiter,
+    is_new_message,
+)
 from tests.botapi_double import BotApiDouble
 from tests.test_telegram_conversation import RunningBot, running_bot
 
@@ -61,19 +66,14 @@ async def test_a_crowd_stays_under_30_messages_a_second(limited_bot: RunningBot)
 
 
 async def test_only_new_messages_to_private_chats_are_paced_and_idle_chats_are_forgotten():
-    limiter = RetryingRateLimiter(overall_max_rate=1, overall_time_period=1 / 30)
-    assert limiter.private_chat_limiter("sendMessage", {"chat_id": 42}) is not None
-    assert limiter.private_chat_limiter("sendMessage", {"chat_id": "42"}) is not None
-    for endpoint, chat_id in [
-        ("editMessageText", 42),  # an edit is not a new message
-        ("answerCallbackQuery", None),
-        ("sendChatAction", 42),
-        ("sendMessage", -1001234567890),  # groups: AIORateLimiter's 20 a minute
-        ("sendMessage", "@channel"),
-    ]:
-        assert limiter.private_chat_limiter(endpoint, {"chat_id": chat_id}) is None
+    limiter = FairRateLimiter()
+    assert limiter.chat_pace(42).private and limiter.chat_pace("42") is limiter.chat_pace(42)
+    assert limiter.chat_pace(None) is None  # answerCallbackQuery: no chat of its own
+    for group in (-1001234567890, "@channel"):  # groups: 20 a minute, not one a second
+        assert not limiter.chat_pace(group).private and limiter.chat_pace(group).group
+    assert is_new_message("sendMessage") and is_new_message("copyMessage")
+    for endpoint in ("editMessageText", "answerCallbackQuery", "sendChatAction"):
+        assert not is_new_message(endpoint)
     for chat_id in range(1, 2000):  # a crowd that came and went: memory stays bounded
-        limiter.private_chat_limiter("sendMessage", {"chat_id": chat_id})
-    assert len(limiter._private_chats) <= KEPT_CHAT_LIMITERS + 1
-    unpaced = RetryingRateLimiter(private_chat_interval=0)
-    assert unpaced.private_chat_limiter("sendMessage", {"chat_id": 42}) is None
+        limiter.chat_pace(chat_id)
+    assert len(limiter._chats) <= KEPT_CHATS + 1

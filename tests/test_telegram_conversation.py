@@ -21,7 +21,8 @@ from bot.answering.knowledge import KnowledgeBase, load_or_raise
 from bot.config import Settings
 from bot.i18n import LANGUAGES, format_number
 from bot.store.storage import Storage
-from bot.telegram.app import NETWORK_RETRIES, build_application, register_commands
+from bot.telegram.app import build_application, register_commands
+from bot.telegram.ratelimit import NETWORK_RETRIES
 from handlers import texts
 from handlers.rules import MAX_QUESTION_LENGTH
 from tests.botapi_double import BOT_USERNAME, BotApiDouble, Call, make_user, polling

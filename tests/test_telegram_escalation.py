@@ -67,8 +67,12 @@ async def eventually(condition, timeout: float = 2.0) -> None:
     raise AssertionError("condition never became true")
 
 
-def staff_reply(bot: RunningBot, text: str, reply_to: int, chat_id: int = STAFF_CHAT) -> None:
-    bot.api.push_text(chat_id, text, user=SOPHIE_USER, chat_type="supergroup", reply_to=reply_to)
+def staff_reply(bot: RunningBot, text: str, reply_to: int, chat_id: int = STAFF_CHAT) -> int:
+    """A staff member replies to `reply_to`; the id of the staff message."""
+    pushed = bot.api.push_text(
+        chat_id, text, user=SOPHIE_USER, chat_type="supergroup", reply_to=reply_to
+    )
+    return pushed.update["message"]["message_id"]
 
 
 async def test_a_german_user_gets_the_staff_answer_with_a_german_header(bot: RunningBot):

@@ -24,8 +24,8 @@ from bot.answering.engine import ESCALATE, Engine
 from bot.config import ConfigError, Settings
 from bot.desk.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, TicketDesk
 from bot.i18n import format_duration, format_number
-from bot.telegram.app import NETWORK_RETRIES
-from handlers import callbacks, keyboards, texts
+from bot.telegram.ratelimit import NETWORK_RETRIES
+from handlers import callbacks, delivery, keyboards, texts
 from handlers.common import DESK
 from tests.botapi_double import BotApiDouble, Call, make_user
 from tests.test_telegram_conversation import (
@@ -102,6 +102,16 @@ async def settled(bot: RunningBot) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("updates still in progress after 5 s")
+
+
+async def reply_command(bot: RunningBot, args: str) -> int:
+    """/reply in the staff chat; once the answer is delivered, the command has 👌 (its id)."""
+    pushed = bot.api.push_command(
+        STAFF_CHAT, "reply", args, user=SOPHIE_USER, chat_type="supergroup"
+    )
+    command = pushed.update["message"]["message_id"]
+    await eventually(lambda: bot.api.reactions.get((STAFF_CHAT, command)) == ["👌"])
+    return command
 
 
 def staff_messages(bot: RunningBot) -> list[dict]:
@@ -266,14 +276,17 @@ async def test_ticket_reply_stats_and_unanswered(bot: RunningBot):
     assert GERMAN_QUESTION in shown["text"]
     assert data_of(shown)[:2] == ["tk:1", "tx:1"]
     await eventually(lambda: desk(bot).get(1).staff_message_id == shown["message_id"])
-    staff_reply(bot, "Am Bahnhof.", shown["message_id"])
+    reply = staff_reply(bot, "Am Bahnhof.", shown["message_id"])
     [_, first] = await bot.api.wait_for_message(HANS, count=2)
     assert first.result["text"] == f"{HEADER_DE}\n\nAm Bahnhof."
+    # Once delivered, the staff reply gets the 👌 reaction (no new message in the staff chat).
+    staff_messages = len(bot.api.sent(STAFF_CHAT))
+    await eventually(lambda: bot.api.reactions.get((STAFF_CHAT, reply)) == ["👌"])
 
-    # /reply N text, line breaks kept; staff are told it was delivered.
-    done = await staff_command(bot, "reply", "1 Und auch\nam Rathaus.")
-    assert done["text"] == texts.staff_delivered("fr", 1)
+    # /reply N text, line breaks kept; staff see it was delivered the same way.
+    await reply_command(bot, "1 Und auch\nam Rathaus.")
     [_, _, second] = await bot.api.wait_for_message(HANS, count=3)
+    assert len(bot.api.sent(STAFF_CHAT)) == staff_messages
     assert second.result["text"] == f"{HEADER_DE}\n\nUnd auch\nam Rathaus."
     await eventually(lambda: desk(bot).messages(1)[-1].user_chat_message_id is not None)
 
@@ -462,28 +475,29 @@ async def test_replies_to_other_messages_are_questions_and_tickets_stay_private(
 # ---------------------------------------------------------------------------- delivery failures
 
 
-async def test_a_network_failure_is_reported_under_the_ticket_and_flagged(bot: RunningBot):
+async def test_an_answer_telegram_does_not_take_is_kept_and_sent_again(bot: RunningBot):
+    """A 5xx beyond the rate limiter's retries loses nothing: staff are told it waits, the
+    ticket stays in /open, and the outbox's retry delivers it, marked as sent again (the
+    failed tries may have reached Telegram), then confirms it to staff."""
     _, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
     bot.api.fail_next("sendMessage", 502, count=1 + NETWORK_RETRIES, description="Bad Gateway")
 
-    staff_reply(bot, "Am Bahnhof.", card["message_id"])
+    reply = staff_reply(bot, "Am Bahnhof.", card["message_id"])
     [_, notice] = await bot.api.wait_for_message(STAFF_CHAT, count=2)
     assert notice.result["reply_to_message"]["message_id"] == card["message_id"]
-    assert notice.result["text"].startswith(
-        "La réponse au ticket n°1 n'a pas pu être remise (Bad Gateway)"
-    )
-    await eventually(lambda: desk(bot).get(1).flagged is not None)
-    assert "Bad Gateway" in desk(bot).get(1).flagged
-    assert len(bot.api.sent(HANS)) == 1
-    listing = await staff_command(bot, "open")  # answered, but nobody has read the answer
-    assert listing["text"].startswith("Réponses non remises\u00a0: 1")
-    assert "⚠️ #1 ·" in listing["text"]
+    assert notice.result["text"] == texts.staff_delivery_pending("fr", 1)
+    assert (STAFF_CHAT, reply) not in bot.api.reactions
+    assert desk(bot).get(1).status == OPEN and desk(bot).outbox.backlog()[0] == 1
+    assert len(bot.api.sent(HANS)) == 1  # the ticket confirmation only
+    listing = await staff_command(bot, "open")
+    assert "#1 ·" in listing["text"]  # still waiting: nobody has read the answer
 
-    # Staff try again: delivered, and the flag is cleared.
-    staff_reply(bot, "Am Bahnhof, Gleis 1.", card["message_id"])
+    bot.application.job_queue.run_once(delivery.retry_owed, 0)  # the job, without its 15 s
     [_, delivered] = await bot.api.wait_for_message(HANS, count=2)
-    assert delivered.result["text"] == f"{HEADER_DE}\n\nAm Bahnhof, Gleis 1."
-    await eventually(lambda: desk(bot).get(1).flagged is None)
+    assert delivered.result["text"] == (f"{HEADER_DE}\n\nAm Bahnhof.\n\n{texts.sent_again('de')}")
+    await eventually(lambda: desk(bot).get(1).status == ANSWERED)
+    await eventually(lambda: bot.api.reactions.get((STAFF_CHAT, reply)) == ["👌"])
+    assert desk(bot).outbox.backlog() == (0, 0.0)
 
 
 async def test_an_faq_answer_to_a_user_who_blocked_the_bot_is_flagged(bot: RunningBot):
@@ -563,7 +577,7 @@ async def test_the_digest_lists_tickets_waiting_too_long_once_per_wait(
         assert "#2 ·" not in digest.result["text"]
 
         # Ticket 2 answered then reopened: a new state, listed again after the delay.
-        await staff_command(bot, "reply", "2 Devant la gare.")
+        await reply_command(bot, "2 Devant la gare.")
         await staff_command(bot, "reopen", "2")
         staff_messages = len(bot.api.sent(STAFF_CHAT))
         await run_job(bot, "digest")

@@ -23,18 +23,21 @@ from bot.desk.tickets import (
     HOURLY_LIMIT,
     OPEN,
     OPEN_LIMIT,
+    AlreadyFiled,
     AskedQuestion,
     Banned,
     LimitReached,
+    Posted,
     Requester,
     TicketDesk,
-    TicketError,
     TicketLimits,
     TicketNotFound,
     drafts,
     group_questions,
     unanswered_report,
 )
+from bot.store import outbox
+from bot.store.outbox import Owed
 from bot.store.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +56,25 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+
+def answer_owed(posted: Posted) -> Owed:
+    return Owed(outbox.ANSWER, posted.ticket.chat_id, {}, posted.ticket.id, posted.message.id)
+
+
+def delivered_answer(
+    desk: TicketDesk,
+    ticket_id: int,
+    staff_id: int,
+    text: str,
+    staff_message_id: int | None,
+    user_message_id: int = 7000,
+) -> Posted:
+    """A staff answer recorded with its message for the user, which then arrives there as
+    `user_message_id` (what handlers/delivery.py does once Telegram accepted it)."""
+    posted = desk.add_staff_answer(ticket_id, staff_id, text, staff_message_id, answer_owed)
+    desk.delivered(desk.outbox.get(posted.outbox_id), user_message_id)
+    return Posted(desk.get(ticket_id), posted.message, posted.outbox_id)
 
 
 @pytest.fixture
@@ -122,7 +144,7 @@ def test_at_most_three_tickets_wait_for_staff_per_user(desk: TicketDesk, storage
 
 def test_answered_and_closed_tickets_do_not_count_as_waiting(desk: TicketDesk):
     tickets = [ask(desk) for _ in range(3)]
-    desk.add_staff_answer(tickets[0].id, 9, "Réponse.", 900)
+    delivered_answer(desk, tickets[0].id, 9, "Réponse.", 900)
     ask(desk)  # the answered one waits for nobody
     desk.close(tickets[1].id)
     ask(desk)
@@ -183,7 +205,7 @@ def test_concurrent_escalations_cannot_overshoot_the_limit(db_path: Path, storag
 
 def test_a_banned_user_is_refused_and_nothing_is_written(desk: TicketDesk, storage: Storage):
     first, second = ask(desk), ask(desk)
-    desk.add_staff_answer(second.id, 9, "Réponse.", 900)
+    delivered_answer(desk, second.id, 9, "Réponse.", 900)
     closed = desk.ban_user_of(first.id)
     assert closed == [first.id, second.id]
     assert desk.get(first.id).status == CLOSED and desk.get(second.id).status == CLOSED
@@ -223,9 +245,14 @@ def test_card_answers_and_copied_followups_in_the_staff_chat_lead_to_the_ticket(
     ticket, other = ask(desk), ask(desk, BOB)
     assert desk.record_staff_message(ticket.id, 1000).staff_message_id == 1000
     desk.record_staff_message(other.id, 1001)
-    answer = desk.add_staff_answer(ticket.id, 9, "KMØ a ouvert en 2019.", 1002)
-    followup = desk.add_user_followup(ticket.id, "Merci, et le parking ?", 31)
-    desk.record_staff_copy(followup.message.id, 1003)
+    answer = delivered_answer(desk, ticket.id, 9, "KMØ a ouvert en 2019.", 1002)
+    followup = desk.add_user_followup(
+        ticket.id,
+        "Merci, et le parking ?",
+        31,
+        copy=lambda p: Owed(outbox.FOLLOWUP, -100, {}, p.ticket.id, p.message.id),
+    )
+    desk.delivered(desk.outbox.get(followup.outbox_id), 1003)
     for staff_message in (1000, 1002, 1003):
         assert desk.ticket_for_staff_message(staff_message).id == ticket.id
     assert desk.ticket_for_staff_message(1001).id == other.id
@@ -241,10 +268,26 @@ def test_an_earlier_card_still_leads_to_the_ticket_after_a_repost(desk: TicketDe
     assert desk.ticket_for_staff_message(2000).id == ticket.id
 
 
+def test_a_card_sent_from_the_outbox_leads_to_the_ticket(desk: TicketDesk):
+    ticket = desk.escalate(
+        ALICE, 555, "fr", "Quand ouvre KMØ ?", [], card=lambda t: Owed(outbox.CARD, -100, {}, t.id)
+    )
+    [card] = desk.outbox.pending(-100)
+    assert card.ticket_id == ticket.id and desk.tickets_without_card() == []
+    desk.delivered(card, 1000)
+    assert desk.get(ticket.id).staff_message_id == 1000
+    assert desk.ticket_for_staff_message(1000).id == ticket.id
+    assert desk.outbox.pending() == [] and desk.outbox.backlog() == (0, 0.0)
+
+
+def test_a_ticket_without_a_card_on_its_way_is_found(desk: TicketDesk):
+    ticket = ask(desk)  # filed while no staff chat was set: no card owed
+    assert [t.id for t in desk.tickets_without_card()] == [ticket.id]
+
+
 def test_a_user_reply_to_a_delivered_answer_leads_to_the_ticket(desk: TicketDesk):
     ticket = desk.escalate(ALICE, 555, "fr", "Quand ouvre KMØ ?", [])
-    posted = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002)
-    desk.record_delivery(ticket.id, posted.message.id, 71)
+    delivered_answer(desk, ticket.id, 9, "En 2019.", 1002, user_message_id=71)
     desk.record_user_notice(ticket.id, 70)  # "sent to the team (#1)"
     assert desk.ticket_for_user_message(555, 71).id == ticket.id
     assert desk.ticket_for_user_message(555, 70).id == ticket.id
@@ -252,16 +295,33 @@ def test_a_user_reply_to_a_delivered_answer_leads_to_the_ticket(desk: TicketDesk
     assert desk.ticket_for_user_message(555, 72) is None
 
 
-def test_delivery_must_name_an_answer_of_that_ticket(desk: TicketDesk):
-    ticket, other = ask(desk), ask(desk, BOB)
-    answer = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002)
+def test_an_answer_not_yet_delivered_keeps_the_ticket_waiting(desk: TicketDesk):
+    ticket = ask(desk)
+    posted = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002, answer_owed)
+    assert posted.ticket.status == OPEN and [t.id for t in desk.open_tickets()] == [ticket.id]
+    assert desk.outbox.backlog()[0] == 1
+    desk.delivered(desk.outbox.get(posted.outbox_id), 71)
+    assert desk.get(ticket.id).status == ANSWERED and desk.open_tickets() == []
+
+
+def test_the_same_staff_message_or_follow_up_is_recorded_once(desk: TicketDesk):
+    """An update handled again after a crash records nothing twice and owes nothing twice."""
+    ticket = ask(desk)
+    first = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002, answer_owed)
+    again = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002, answer_owed)
+    assert again.message.id == first.message.id and again.outbox_id is None
     followup = desk.add_user_followup(ticket.id, "Et ensuite ?", 31)
-    with pytest.raises(TicketError):
-        desk.record_delivery(other.id, answer.message.id, 71)
-    with pytest.raises(TicketError):
-        desk.record_delivery(ticket.id, followup.message.id, 71)
-    with pytest.raises(TicketError):
-        desk.record_delivery(ticket.id, 9999, 71)
+    assert desk.add_user_followup(ticket.id, "Et ensuite ?", 31).message.id == followup.message.id
+    assert [m.direction for m in desk.messages(ticket.id)] == ["staff", "user"]
+    assert len(desk.outbox.pending()) == 1
+
+
+def test_a_question_is_filed_once_per_source(desk: TicketDesk):
+    first = desk.escalate(ALICE, 555, "fr", "Quand ouvre KMØ ?", [], source="q:7")
+    with pytest.raises(AlreadyFiled) as refused:
+        desk.escalate(ALICE, 555, "fr", "Quand ouvre KMØ ?", [], source="q:7")
+    assert refused.value.ticket.id == first.id
+    assert desk.escalate(ALICE, 555, "fr", "Quand ouvre KMØ ?", [], source="q:8").id != first.id
 
 
 # State transitions ----------------------------------------------------------------------------
@@ -273,12 +333,12 @@ def test_lifecycle_open_answered_followup_closed_reopened(desk: TicketDesk, cloc
     assert (assigned.assignee_id, assigned.assignee_name) == (9, "Claire (CCI)")
 
     clock.advance(120)
-    answered = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002).ticket
+    answered = delivered_answer(desk, ticket.id, 9, "En 2019.", 1002).ticket
     assert answered.status == ANSWERED
     assert answered.first_answer_at == ticket.created_at + 120
 
     clock.advance(60)
-    again = desk.add_staff_answer(ticket.id, 9, "Précision : au printemps.", 1004).ticket
+    again = delivered_answer(desk, ticket.id, 9, "Précision : au printemps.", 1004).ticket
     assert again.first_answer_at == ticket.created_at + 120  # set once
 
     followup = desk.add_user_followup(ticket.id, "Et le parking ?", 31)
@@ -305,7 +365,7 @@ def test_a_followup_on_a_closed_ticket_reopens_it(desk: TicketDesk):
 
 def test_a_followup_that_needs_no_reader_keeps_the_status(desk: TicketDesk):
     ticket = ask(desk)
-    desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002)
+    delivered_answer(desk, ticket.id, 9, "En 2019.", 1002)
     kept = desk.add_user_followup(ticket.id, "Merci !", 31, reopen=False).ticket
     assert kept.status == ANSWERED
 
@@ -313,24 +373,27 @@ def test_a_followup_that_needs_no_reader_keeps_the_status(desk: TicketDesk):
 def test_a_staff_answer_on_a_closed_ticket_makes_it_answered(desk: TicketDesk):
     ticket = ask(desk)
     desk.close(ticket.id)
-    after = desk.add_staff_answer(ticket.id, 9, "Un complément.", 1002).ticket
+    after = delivered_answer(desk, ticket.id, 9, "Un complément.", 1002).ticket
     assert after.status == ANSWERED and after.closed_at is None
 
 
 def test_a_failed_delivery_is_flagged_until_one_succeeds(desk: TicketDesk):
     ticket = ask(desk)
-    posted = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002)
-    flagged = desk.flag(ticket.id, "Forbidden: bot was blocked by the user " + "x" * 500)
+    posted = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002, answer_owed)
+    reason = "Forbidden: bot was blocked by the user " + "x" * 500
+    desk.undelivered(desk.outbox.get(posted.outbox_id), reason)
+    flagged = desk.get(ticket.id)
     assert flagged.flagged.startswith("Forbidden") and len(flagged.flagged) == 200
     assert [t.id for t in desk.flagged_tickets()] == [ticket.id]
-    assert desk.record_delivery(ticket.id, posted.message.id, 71).flagged is None
+    assert flagged.status == OPEN  # still waiting for an answer the user can read
+    assert delivered_answer(desk, ticket.id, 9, "Again.", 1003).ticket.flagged is None
     assert desk.flagged_tickets() == []
 
 
 def test_empty_answers_and_followups_are_refused(desk: TicketDesk):
     ticket = ask(desk)
     with pytest.raises(ValueError):
-        desk.add_staff_answer(ticket.id, 9, " ", 1002)
+        delivered_answer(desk, ticket.id, 9, " ", 1002)
     with pytest.raises(ValueError):
         desk.add_user_followup(ticket.id, "", 31)
     assert desk.messages(ticket.id) == []
@@ -342,8 +405,7 @@ def test_unknown_tickets(desk: TicketDesk):
         lambda: desk.close(404),
         lambda: desk.reopen(404),
         lambda: desk.assign(404, 9, "Claire"),
-        lambda: desk.flag(404, "blocked"),
-        lambda: desk.add_staff_answer(404, 9, "Réponse", 1),
+        lambda: delivered_answer(desk, 404, 9, "Réponse", 1),
         lambda: desk.add_user_followup(404, "Hello?", 1),
         lambda: desk.record_staff_message(404, 1),
         lambda: desk.ban_user_of(404),
@@ -365,7 +427,7 @@ def test_open_tickets_oldest_first(desk: TicketDesk, clock: Clock):
     second = ask(desk, BOB)
     clock.advance(10)
     third = ask(desk, ALICE)
-    desk.add_staff_answer(third.id, 9, "Réponse.", 1)
+    delivered_answer(desk, third.id, 9, "Réponse.", 1)
     assert [t.id for t in desk.open_tickets()] == [first.id, second.id]
 
 
@@ -377,7 +439,7 @@ def test_unanswered_since_counts_from_the_latest_followup(desk: TicketDesk, cloc
     assert [t.id for t in desk.unanswered_since(2 * 3600)] == [old.id]
     assert [t.id for t in desk.unanswered_since(1800)] == [old.id, fresh.id]
 
-    desk.add_staff_answer(old.id, 9, "Réponse.", 1)
+    delivered_answer(desk, old.id, 9, "Réponse.", 1)
     desk.add_user_followup(old.id, "Et ensuite ?", 2)  # waits again, from now
     assert desk.unanswered_since(1800) == [desk.get(fresh.id)]
     clock.advance(2 * 3600)
@@ -389,7 +451,7 @@ def test_unanswered_since_counts_from_the_latest_followup(desk: TicketDesk, cloc
 
 def test_tickets_are_readable_from_a_new_connection(db_path: Path, desk: TicketDesk):
     ticket = ask(desk)
-    posted = desk.add_staff_answer(ticket.id, 9, "En 2019.", 1002)
+    posted = delivered_answer(desk, ticket.id, 9, "En 2019.", 1002)
     other = Storage(db_path)
     try:
         reread = TicketDesk(other)
@@ -434,7 +496,7 @@ def test_a_ticket_survives_sigkill_right_after_escalate(db_path: Path):
 
 def test_purge_closed_deletes_old_closed_tickets_and_their_messages(desk, storage, clock):
     old = ask(desk, ALICE)
-    desk.add_staff_answer(old.id, 9, "Réponse ancienne.", 1)
+    delivered_answer(desk, old.id, 9, "Réponse ancienne.", 1)
     desk.close(old.id)
     still_open = ask(desk, BOB)
     clock.advance(300 * DAY)
@@ -460,10 +522,10 @@ def test_stats_counts_questions_and_tickets_and_the_median_first_answer(desk, st
     tickets = [ask(desk, Requester(i, f"U{i}")) for i in range(4)]
     for ticket, delay in zip(tickets, delays, strict=False):
         clock.advance(delay)
-        desk.add_staff_answer(ticket.id, 9, "Réponse.", None)
+        delivered_answer(desk, ticket.id, 9, "Réponse.", None)
         clock.advance(-delay)
     clock.advance(10_000)
-    desk.add_staff_answer(tickets[0].id, 9, "Encore.", None)  # not a first answer
+    delivered_answer(desk, tickets[0].id, 9, "Encore.", None)  # not a first answer
     desk.close(tickets[1].id)
     stats = desk.stats()
     assert stats.median_first_answer == 120
@@ -517,8 +579,8 @@ def test_grouping_counts_repeats_and_picks_the_most_frequent_phrasing():
 
 def test_drafts_are_yaml_skeletons_of_answered_tickets(desk: TicketDesk, storage: Storage):
     answered = desk.escalate(BOB, 1, "de", "Wie viele Unternehmen sind bei KMØ?", [])
-    desk.add_staff_answer(answered.id, 9, "Laut Artikel: rund 30.", 1)
-    desk.add_staff_answer(answered.id, 9, "Zweite Zeile:\nmit Zeilenumbruch: ja.", 2)
+    delivered_answer(desk, answered.id, 9, "Laut Artikel: rund 30.", 1)
+    delivered_answer(desk, answered.id, 9, "Zweite Zeile:\nmit Zeilenumbruch: ja.", 2)
     desk.close(answered.id)
     ask(desk)  # never answered: no draft
     text = drafts(storage)
@@ -556,7 +618,7 @@ def test_forget_leaves_no_trace_of_the_users_text_in_the_file(db_path, storage, 
     storage.log_question(mine.id, "fr", f"{secret} question loguée", ESCALATE, None, 0)
     ticket = desk.escalate(mine, 1, "fr", f"{secret} " + "long " * 2000, [("kmo-what", 40)])
     desk.record_staff_message(ticket.id, 1000)
-    desk.add_staff_answer(ticket.id, 9, f"Bonjour, à propos de {secret}…", 1001)
+    delivered_answer(desk, ticket.id, 9, f"Bonjour, à propos de {secret}…", 1001)
     desk.add_user_followup(ticket.id, f"{secret} suite", 31)
     desk.close(ticket.id)
     desk.reopen(ticket.id)  # rewrites the row: an old version must not linger either

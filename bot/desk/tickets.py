@@ -37,6 +37,8 @@ from bot.answering.knowledge import LANGUAGES
 from bot.answering.matcher import Candidate
 from bot.answering.text import STOPWORDS, fold, tokens
 from bot.i18n import gettext_for
+from bot.store import outbox
+from bot.store.outbox import Outbox, OutboxItem, Owed
 from bot.store.storage import Storage
 
 OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
@@ -80,6 +82,15 @@ class Banned(Refused):
 
     def __init__(self) -> None:
         super().__init__("the user is banned")
+
+
+class AlreadyFiled(TicketError):
+    """The question is a ticket already ("Ask the team" tapped twice, an update handled again
+    after a crash): `ticket` is that ticket, and nothing new was written."""
+
+    def __init__(self, ticket: Ticket):
+        super().__init__(f"already ticket #{ticket.id}")
+        self.ticket = ticket
 
 
 class LimitReached(Refused):
@@ -204,11 +215,13 @@ class TicketMessage:
 class Posted:
     """A message added to a ticket: the ticket after the change, and the stored message.
 
-    The handler needs `message.id` to record where the message was delivered or copied.
+    The handler needs `message.id` to record where the message was delivered or copied, and
+    `outbox_id` to send what the change owes someone (None: nothing, or already sent).
     """
 
     ticket: Ticket
     message: TicketMessage
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +262,7 @@ class TicketDesk:
         self.storage = storage
         self.limits = limits or TicketLimits()
         self.now = now
+        self.outbox = Outbox(storage, now)
 
     # Creating a ticket ----------------------------------------------------------------------
 
@@ -259,19 +273,32 @@ class TicketDesk:
         language: str,
         question: str,
         guesses: Iterable[Guess] = (),
+        *,
+        source: str | None = None,
+        card: Callable[[Ticket], Owed] | None = None,
     ) -> Ticket:
-        """Hand a question to staff; raises `Banned` or `LimitReached` having written nothing."""
+        """Hand a question to staff; raises `Banned` or `LimitReached` having written nothing.
+
+        `source` names what the ticket is filed from ("q:<question id>", "u:<update id>"): a
+        second request from the same source raises `AlreadyFiled` with the first ticket.
+        `card(ticket)` is the card owed to the staff chat, added to the outbox in the same
+        transaction (so a ticket never exists without its card on the way).
+        """
         question = _text(question, "question")
         if language not in LANGUAGES:
             raise ValueError(f"unknown language {language!r}")
         stored_guesses = _guesses(guesses)
         now = self.now()
         with self.storage.transaction() as db:
+            if source is not None:
+                row = db.execute("SELECT * FROM tickets WHERE source = ?", (source,)).fetchone()
+                if row is not None:
+                    raise AlreadyFiled(Ticket.from_row(row))
             # Checked inside the write transaction: two quick requests cannot both pass.
             self._check_may_escalate(db, user.id, now)
             cursor = db.execute(
                 "INSERT INTO tickets (user_id, chat_id, user_name, username, language, question,"
-                " guesses, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " guesses, status, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user.id,
                     chat_id,
@@ -282,9 +309,13 @@ class TicketDesk:
                     stored_guesses,
                     OPEN,
                     now,
+                    source,
                 ),
             )
-            return self._load(db, int(cursor.lastrowid))
+            ticket = self._load(db, int(cursor.lastrowid))
+            if card is not None:
+                self.outbox.add(db, card(ticket))
+            return ticket
 
     def check_may_escalate(self, user_id: int) -> None:
         """Raise what `escalate` would raise, so the handler can refuse before asking more."""
@@ -327,9 +358,15 @@ class TicketDesk:
             self._insert_message(db, ticket_id, CARD, "", None, staff=message_id)
             return self._load(db, ticket_id)
 
-    def record_staff_copy(self, message_row_id: int, staff_chat_message_id: int) -> None:
-        """A user's follow-up was copied into the staff chat as `staff_chat_message_id`."""
-        self._set_message_id(message_row_id, "staff_chat_message_id", staff_chat_message_id)
+    def tickets_without_card(self) -> list[Ticket]:
+        """Open tickets with no card in the staff chat and none on its way in the outbox."""
+        rows = self.storage.query(
+            "SELECT * FROM tickets t WHERE t.status = ? AND t.staff_message_id IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.id AND o.kind = ?"
+            " AND o.status = ?) ORDER BY t.id",
+            (OPEN, outbox.CARD, outbox.PENDING),
+        )
+        return [Ticket.from_row(r) for r in rows]
 
     def record_user_notice(self, ticket_id: int, user_chat_message_id: int) -> None:
         """The bot told the user about the ticket; a reply to that message joins the ticket."""
@@ -346,6 +383,19 @@ class TicketDesk:
             (message_id, message_id),
         )
         return Ticket.from_row(rows[0]) if rows else None
+
+    def staff_answer_at(self, staff_chat_message_id: int) -> tuple[Ticket, TicketMessage] | None:
+        """The staff answer given by that message of the staff chat, and its ticket."""
+        rows = self.storage.query(
+            "SELECT * FROM ticket_messages WHERE direction = ? AND staff_chat_message_id = ?"
+            " ORDER BY id LIMIT 1",
+            (STAFF, staff_chat_message_id),
+        )
+        if not rows:
+            return None
+        message = TicketMessage.from_row(rows[0])
+        ticket = self.get(message.ticket_id)
+        return (ticket, message) if ticket is not None else None
 
     def staff_copies_of(self, user_id: int) -> list[int]:
         """The bot's own messages in the staff chat that carry a user's words (ticket cards and
@@ -376,46 +426,90 @@ class TicketDesk:
         return self._update(ticket_id, "assignee_id = ?, assignee_name = ?", (staff_id, staff_name))
 
     def add_staff_answer(
-        self, ticket_id: int, staff_id: int, text: str, staff_chat_message_id: int | None
+        self,
+        ticket_id: int,
+        staff_id: int,
+        text: str,
+        staff_chat_message_id: int | None,
+        deliver: Callable[[Posted], Owed] | None = None,
     ) -> Posted:
-        """Record a staff answer (there may be several); the ticket becomes answered.
+        """Record a staff answer (there may be several) and, with `deliver`, add the message
+        for the user to the outbox in the same transaction.
 
-        Answering a closed ticket reopens it as answered: staff who write under a closed card
-        mean the user to read it.
+        The ticket becomes answered only once the answer is delivered (`delivered`): until
+        then it stays in `/open`. Answering a closed ticket reopens it: staff who write under
+        a closed card mean the user to read it. The same staff message recorded twice (its
+        update handled again after a crash) is recorded once: the first `Posted` is returned.
         """
         text = _text(text, "answer")
-        now = self.now()
         with self.storage.transaction() as db:
-            self._load(db, ticket_id)
-            db.execute(
-                "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0,"
-                " first_answer_at = COALESCE(first_answer_at, ?) WHERE id = ?",
-                (ANSWERED, now, ticket_id),
-            )
+            ticket = self._load(db, ticket_id)
+            if staff_chat_message_id is not None:
+                row = db.execute(
+                    "SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ?"
+                    " AND staff_chat_message_id = ?",
+                    (ticket_id, STAFF, staff_chat_message_id),
+                ).fetchone()
+                if row is not None:
+                    return Posted(ticket, TicketMessage.from_row(row), None)
+            if ticket.is_closed:
+                db.execute(
+                    "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0 WHERE id = ?",
+                    (OPEN, ticket_id),
+                )
             row_id = self._insert_message(
                 db, ticket_id, STAFF, text, staff_id, staff=staff_chat_message_id
             )
-            return Posted(self._load(db, ticket_id), self._load_message(db, row_id))
+            posted = Posted(self._load(db, ticket_id), self._load_message(db, row_id))
+            if deliver is None:
+                return posted
+            return Posted(posted.ticket, posted.message, self.outbox.add(db, deliver(posted)))
 
-    def record_delivery(
-        self, ticket_id: int, message_row_id: int, user_chat_message_id: int
-    ) -> Ticket:
-        """A staff answer reached the user as `user_chat_message_id`; clears a delivery flag."""
+    def delivered(
+        self, item: OutboxItem, message_id: int | None, then: Owed | None = None
+    ) -> int | None:
+        """`item` reached its chat as `message_id`: one transaction records it and what it
+        means for the ticket (a card leads to the ticket, a copy routes replies, an answer
+        makes the ticket answered and clears a delivery flag), and adds `then` (a notice for
+        staff) to the outbox; its id."""
+        now = self.now()
         with self.storage.transaction() as db:
-            message = self._load_message(db, message_row_id)
-            if message.ticket_id != ticket_id or message.direction != STAFF:
-                raise TicketError(f"message {message_row_id} is not an answer of #{ticket_id}")
-            db.execute(
-                "UPDATE ticket_messages SET user_chat_message_id = ? WHERE id = ?",
-                (user_chat_message_id, message_row_id),
-            )
-            db.execute("UPDATE tickets SET flagged = NULL WHERE id = ?", (ticket_id,))
-            return self._load(db, ticket_id)
+            self.outbox.mark_sent(db, item.id, message_id)
+            if item.ticket_id is not None and message_id is not None:
+                if item.kind == outbox.CARD:
+                    db.execute(
+                        "UPDATE tickets SET staff_message_id = ? WHERE id = ?",
+                        (message_id, item.ticket_id),
+                    )
+                    self._insert_message(db, item.ticket_id, CARD, "", None, staff=message_id)
+                elif item.kind == outbox.ANSWER and item.ticket_message_id is not None:
+                    db.execute(
+                        "UPDATE ticket_messages SET user_chat_message_id = ? WHERE id = ?",
+                        (message_id, item.ticket_message_id),
+                    )
+                    db.execute(
+                        "UPDATE tickets SET flagged = NULL, digested = 0,"
+                        " first_answer_at = COALESCE(first_answer_at, ?),"
+                        " status = CASE status WHEN ? THEN ? ELSE status END WHERE id = ?",
+                        (now, OPEN, ANSWERED, item.ticket_id),
+                    )
+                elif item.ticket_message_id is not None:  # a copy in the staff chat
+                    db.execute(
+                        "UPDATE ticket_messages SET staff_chat_message_id ="
+                        " COALESCE(staff_chat_message_id, ?) WHERE id = ?",
+                        (message_id, item.ticket_message_id),
+                    )
+            return self.outbox.add(db, then) if then is not None else None
 
-    def flag(self, ticket_id: int, reason: str) -> Ticket:
-        """An answer could not be delivered (the user blocked the bot…): staff must see it."""
+    def undelivered(self, item: OutboxItem, reason: str, then: Owed | None = None) -> int | None:
+        """Telegram refused `item` for good: it is marked failed, an answer's ticket flagged
+        (it stays in /open), and `then` (the notice for staff) is added to the outbox."""
         reason = reason.strip()[:FLAG_REASON_MAX] or "delivery failed"
-        return self._update(ticket_id, "flagged = ?", (reason,))
+        with self.storage.transaction() as db:
+            self.outbox.mark_failed(db, item.id, reason)
+            if item.kind == outbox.ANSWER and item.ticket_id is not None:
+                db.execute("UPDATE tickets SET flagged = ? WHERE id = ?", (reason, item.ticket_id))
+            return self.outbox.add(db, then) if then is not None else None
 
     def close(self, ticket_id: int) -> Ticket:
         """Closing a closed ticket changes nothing (its closed_at is kept)."""
@@ -472,18 +566,34 @@ class TicketDesk:
     # The user's side ------------------------------------------------------------------------
 
     def add_user_followup(
-        self, ticket_id: int, text: str, user_chat_message_id: int | None, *, reopen: bool = True
+        self,
+        ticket_id: int,
+        text: str,
+        user_chat_message_id: int | None,
+        *,
+        reopen: bool = True,
+        copy: Callable[[Posted], Owed] | None = None,
     ) -> Posted:
         """The user replied under their ticket: back to open, so staff see it in /open.
 
         Someone who writes again expects a reader, even on a closed ticket. Pass
-        `reopen=False` for replies that need none (a plain "thanks").
+        `reopen=False` for replies that need none (a plain "thanks"). `copy(posted)` is the
+        copy owed to the staff chat, added to the outbox in the same transaction. The same
+        user message recorded twice (handled again after a crash) is recorded once.
         """
         text = _text(text, "follow-up")
         with self.storage.transaction() as db:
             ticket = self._load(db, ticket_id)
             if _is_banned(db, ticket.user_id):
                 raise Banned()
+            if user_chat_message_id is not None:
+                row = db.execute(
+                    "SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ?"
+                    " AND user_chat_message_id = ?",
+                    (ticket_id, USER, user_chat_message_id),
+                ).fetchone()
+                if row is not None:
+                    return Posted(ticket, TicketMessage.from_row(row), None)
             if reopen:
                 db.execute(
                     "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0 WHERE id = ?",
@@ -494,7 +604,10 @@ class TicketDesk:
             row_id = self._insert_message(
                 db, ticket_id, USER, text, ticket.user_id, user=user_chat_message_id
             )
-            return Posted(self._load(db, ticket_id), self._load_message(db, row_id))
+            posted = Posted(self._load(db, ticket_id), self._load_message(db, row_id))
+            if copy is None:
+                return posted
+            return Posted(posted.ticket, posted.message, self.outbox.add(db, copy(posted)))
 
     def for_user(self, user_id: int, ticket_id: int) -> Ticket | None:
         """The ticket if it is this user's; another user's ticket looks like a missing one."""
@@ -609,13 +722,6 @@ class TicketDesk:
             self._load(db, ticket_id)
             db.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", (*params, ticket_id))
             return self._load(db, ticket_id)
-
-    def _set_message_id(self, message_row_id: int, column: str, value: int) -> None:
-        with self.storage.transaction() as db:
-            self._load_message(db, message_row_id)
-            db.execute(
-                f"UPDATE ticket_messages SET {column} = ? WHERE id = ?", (value, message_row_id)
-            )
 
     def _insert_message(
         self,

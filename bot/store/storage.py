@@ -87,6 +87,39 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tickets ADD COLUMN digested INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: the durable inbox (every update, written before Telegram is told it arrived) and
+    # outbox (every message owed to a user or to staff, written before it is sent); a ticket's
+    # source ("Ask the team" on question N, /ask in update N) so that it is filed once.
+    """
+    CREATE TABLE inbox (
+        update_id INTEGER PRIMARY KEY,
+        user_id INTEGER,
+        payload TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        received_at REAL NOT NULL,
+        done_at REAL
+    );
+    CREATE INDEX inbox_status ON inbox (status, update_id);
+    CREATE INDEX inbox_user ON inbox (user_id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        ticket_id INTEGER,
+        ticket_message_id INTEGER,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        message_id INTEGER,
+        error TEXT,
+        created_at REAL NOT NULL,
+        sent_at REAL
+    );
+    CREATE INDEX outbox_status ON outbox (status, chat_id, id);
+    CREATE INDEX outbox_ticket ON outbox (ticket_id);
+    ALTER TABLE tickets ADD COLUMN source TEXT;
+    CREATE UNIQUE INDEX tickets_source ON tickets (source);
+    """,
 )
 
 
@@ -241,7 +274,8 @@ class Storage:
         return QuestionStats({(r["language"], r["status"]): r["n"] for r in rows})
 
     def forget_user(self, user_id: int) -> bool:
-        """Delete what is stored about a user: preferences, questions, feedback, tickets' text.
+        """Delete what is stored about a user: preferences, questions, feedback, tickets' text,
+        their updates in the inbox and what the outbox holds for or about them.
 
         A ban survives as a bare `users` row (the id and the flag, no text), or /forget would
         lift it. Returns False if the text may still linger in the WAL (see `checkpoint`).
@@ -261,6 +295,13 @@ class Storage:
                 )
             db.execute("DELETE FROM questions WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
+            # What the user sent (updates) and what is owed about them (cards, copies, answers).
+            db.execute("DELETE FROM inbox WHERE user_id = ?", (user_id,))
+            db.execute(
+                "DELETE FROM outbox WHERE chat_id = ? OR ticket_id IN"
+                " (SELECT id FROM tickets WHERE user_id = ?)",
+                (user_id, user_id),
+            )
             db.execute(
                 "DELETE FROM ticket_messages WHERE ticket_id IN"
                 " (SELECT id FROM tickets WHERE user_id = ?)",

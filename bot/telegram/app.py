@@ -3,61 +3,65 @@
 Everything that ties the bot to Telegram is registered here and only here; the handlers
 themselves live in `handlers/`.
 
-Two ways to receive updates:
+The path of every update (issue "nothing lost and everyone served"):
 
-* long polling (`faqbot run`, the default): PTB's `run_polling`, whose stop signals (SIGINT,
-  SIGTERM) stop fetching, handle every update already fetched, then shut down;
-* webhook (`faqbot run --webhook`): PTB's "custom webhook bot" pattern, the Application built
-  with `updater(None)` and our own tornado server (`web.py`, where the choice is explained)
-  serving `POST /telegram`, `/healthz` and `/metrics`. On SIGTERM or SIGINT the server stops
-  accepting, then `Application.stop()` handles every update already received and waits for
-  running jobs before the process exits.
+1. it arrives by long polling (`faqbot run`) or on the webhook (`faqbot run --webhook`, our
+   tornado server, `web.py`, where the choice is explained);
+2. it is written to the durable inbox (`bot/store/inbox.py`) before Telegram is told it
+   arrived: before the next getUpdates offset, before the webhook's 200. An update seen
+   before (Telegram delivering it again, a webhook retry) goes no further;
+3. `PerChatUpdateProcessor` (`scheduling.py`) runs it in its chat's turn, the flood limit
+   first (`handlers/flood.py`), then the handlers; messages leave through `FairRateLimiter`
+   (`ratelimit.py`), and what the desk owes goes through the outbox (`handlers/delivery.py`);
+4. it is marked done in the inbox. An update that a crash or a stop interrupted is handled
+   again at the next start.
 
-In both modes (`Service`): the command menus at start, the pid file and SIGHUP (`faqbot
-reload`: reload the FAQ if it passes the check), and in polling mode `/healthz` and `/metrics`
-on `FAQBOT_HEALTH_PORT` when it is set.
+`Service` runs both modes the same way: the command menus, the web server (`/healthz`,
+`/metrics`, the webhook), the pid file and SIGHUP (`faqbot reload`), and a stop on SIGTERM or
+SIGINT that stops receiving, gives running updates `STOP_GRACE` seconds and exits: what was not
+finished stays in the inbox and the outbox for the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.answering.engine import Engine
 from bot.config import ServiceError, Settings
 from bot.desk.tickets import TicketDesk
+from bot.flood import FloodLimit
 from bot.i18n import LANGUAGES
 from bot.metrics import Metrics
 from bot.pidfile import remove_pid_file, write_pid_file
 from bot.store.group_commit import GroupCommit
+from bot.store.inbox import Inbox, Received
 from bot.store.retention import purge_question_log
 from bot.store.storage import Storage
-from bot.telegram.transport import AiohttpRequest, TolerantBot
-from bot.telegram.web import WEBHOOK_PATH, Health, Webhook, WebServer
-from handlers import callbacks, conversation, escalation, forget, staff, topics
+from bot.telegram.ratelimit import FairRateLimiter
+from bot.telegram.scheduling import PerChatUpdateProcessor
+from bot.telegram.transport import AiohttpRequest, AlreadyReceived, TolerantBot
+from bot.telegram.web import WEBHOOK_PATH, Health, Unavailable, Webhook, WebServer
+from handlers import callbacks, conversation, delivery, escalation, flood, forget, staff, topics
 from handlers.common import (
     DESK,
     ENGINE,
@@ -77,105 +81,39 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL = timedelta(days=1)
 FIRST_PURGE = timedelta(minutes=5)
 FIRST_DIGEST = timedelta(minutes=1)
+# How often what the outbox still owes is sent again (a staff group back, a network back).
+OUTBOX_RETRY_INTERVAL = timedelta(seconds=15)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# Requests that met a timeout or a 5xx are tried again this many times (see RetryingRateLimiter).
-NETWORK_RETRIES = 3
 # Updates handled at once (each chat's in order): see PerChatUpdateProcessor.
 CONCURRENT_UPDATES = 16
-FIRST_RETRY_PAUSE = 0.5  # seconds, doubled after each failed try
-# Seconds between two messages sent to one private chat (Telegram: about one a second), with a
-# margin for the network: the two may not arrive in the order and spacing they left in.
-PRIVATE_CHAT_INTERVAL = 1.1
-# Per-chat limiters kept before idle ones are dropped (python-telegram-bot's figure for groups).
-KEPT_CHAT_LIMITERS = 512
+# On SIGTERM, updates already running get this long to finish (Docker kills after 10 s).
+STOP_GRACE = 4.0
 # Connections for the bot's calls (python-telegram-bot's default); getUpdates has its own one.
 CONNECTION_POOL_SIZE = 256
+INBOX_DONE = "inbox_done"  # bot_data key: GroupCommit marking updates done in the inbox
+INBOX = "inbox"
 
 
 class TimedApplication(Application):
     """The `Application`, timing how long each update takes to handle (every handler group and
-    the error handler included, queueing excluded) for `faqbot_update_seconds`.
+    the error handler included, queueing excluded) for `faqbot_update_seconds`, and marking
+    it done in the inbox once handled.
 
     `process_update` is the one call that covers a whole update; a pair of TypeHandlers in the
     first and last groups would miss updates that end early (an error, ApplicationHandlerStop).
+    An update cancelled by a stop is not marked: it is handled again at the next start.
     """
 
     async def process_update(self, update: object) -> None:
+        if isinstance(update, AlreadyReceived):
+            return  # a duplicate: the first delivery is handled, or will be
         started = time.perf_counter()
         try:
             await super().process_update(update)
         finally:
             self.bot_data[METRICS].update_seconds.observe(time.perf_counter() - started)
-
-
-class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter (Telegram's flood limits; a 429 is retried after the wait Telegram asks
-    for), plus up to `NETWORK_RETRIES` more tries, a short pause apart, of a request that met a
-    timeout or a server error: python-telegram-bot raises those at once, and an answer was lost
-    on a bad second. `getUpdates` does not come through here (the Updater retries it).
-
-    What a retry implies: a request that timed out may have been carried out all the same, so
-    the user can then get that message twice (the price of not losing it). A request Telegram
-    refused (400, 403) is never sent again; a button tap that a timed-out try did answer makes
-    the next try "query is too old": that counts as answered.
-
-    Also one message per `PRIVATE_CHAT_INTERVAL` to each private chat: AIORateLimiter limits
-    groups but not private chats, and a 429 there pauses every chat's messages (AIORateLimiter
-    holds all requests for Telegram's `retry_after`). A user who sends three questions at once
-    gets the answers a second apart; the other users do not wait for them.
-    """
-
-    def __init__(
-        self, *args: Any, private_chat_interval: float | None = PRIVATE_CHAT_INTERVAL, **kwargs: Any
-    ):
-        """AIORateLimiter's arguments, and `private_chat_interval` (0 or None: no pacing)."""
-        super().__init__(*args, **kwargs)
-        self._private_chat_interval = private_chat_interval
-        self._private_chats: dict[int, AsyncLimiter] = {}
-
-    def private_chat_limiter(self, endpoint: str, data: dict[str, Any]) -> AsyncLimiter | None:
-        """The limiter of the private chat a new message goes to; None for anything else
-        (edits, button answers, chat actions, groups: AIORateLimiter's own limits apply)."""
-        if not self._private_chat_interval:
-            return None
-        if not endpoint.startswith("send") or endpoint == "sendChatAction":
-            return None
-        try:
-            chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        if chat_id <= 0:
-            return None
-        if len(self._private_chats) > KEPT_CHAT_LIMITERS:
-            for key, limiter in list(self._private_chats.items()):
-                if key != chat_id and limiter.has_capacity(limiter.max_rate):
-                    del self._private_chats[key]  # idle: nothing sent for a while
-        if chat_id not in self._private_chats:
-            self._private_chats[chat_id] = AsyncLimiter(1, self._private_chat_interval)
-        return self._private_chats[chat_id]
-
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
-        async with self.private_chat_limiter(endpoint, data) or contextlib.nullcontext():
-            return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
-
-    async def _with_retries(self, callback, args, kwargs, endpoint, data, rate_limit_args):
-        pause = FIRST_RETRY_PAUSE
-        for attempt in range(NETWORK_RETRIES + 1):
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except BadRequest as exc:
-                if attempt and endpoint == "answerCallbackQuery" and "too old" in exc.message:
-                    return True
-                raise
-            except NetworkError as exc:
-                if attempt == NETWORK_RETRIES:
-                    raise
-                log.warning("%s failed (%s); trying again in %.1f s", endpoint, exc, pause)
-                await asyncio.sleep(pause)
-                pause *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+        if isinstance(update, Update) and INBOX_DONE in self.bot_data:
+            await self.bot_data[INBOX_DONE].submit(update.update_id)
 
 
 async def register_commands(application: Application) -> None:
@@ -202,38 +140,33 @@ async def purge_old_data(context: ContextTypes.DEFAULT_TYPE) -> None:
     tickets = await asyncio.to_thread(desk.purge_closed, days)
     if tickets:
         log.info("purged %d tickets closed more than %s days ago", tickets, days)
+    handled = await asyncio.to_thread(context.bot_data[INBOX].purge)
+    sent = await asyncio.to_thread(desk.outbox.purge)
+    if handled or sent:
+        log.info("purged %d handled update(s) and %d sent message(s)", handled, sent)
 
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats are handled concurrently, one chat's updates in order.
+def journal_for(inbox: Inbox):
+    """The bot's `journal` (see `TolerantBot`): write updates to the inbox in a worker thread;
+    the ids not seen before. A failure to write becomes a `NetworkError`, so that polling
+    tries again later without confirming anything to Telegram."""
 
-    python-telegram-bot's plain concurrency could answer a user's second question before the
-    first; a lock per chat keeps each conversation sequential while a burst of users (the
-    Be 4.0 fair) no longer waits in one queue behind each other's database writes.
-    """
-
-    def __init__(self, max_concurrent_updates: int):
-        super().__init__(max_concurrent_updates)
-        self._chat_locks: dict[int, asyncio.Lock] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        lock = self._chat_locks.setdefault(chat.id, asyncio.Lock())
+    async def journal(updates: Sequence[Update], raw: dict[int, dict]) -> set[int]:
+        records = [
+            Received(
+                u.update_id,
+                u.effective_user.id if u.effective_user else None,
+                raw.get(u.update_id) or u.to_dict(),
+            )
+            for u in updates
+        ]
         try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked():
-                self._chat_locks.pop(chat.id, None)
+            return await asyncio.to_thread(inbox.accept, records)
+        except Exception as exc:
+            log.error("the inbox cannot be written (%s): updates are not confirmed", exc)
+            raise NetworkError(f"the inbox cannot be written: {type(exc).__name__}") from exc
 
-    async def initialize(self) -> None:
-        """Nothing to set up: locks are made per chat on demand."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
+    return journal
 
 
 def build_application(
@@ -249,6 +182,7 @@ def build_application(
     False only to measure the bot's own ceiling (benchmarks/e2e.py); Telegram answers 429."""
     if not settings.token:
         raise ValueError("a bot token is required")
+    inbox = Inbox(storage)
     bot = TolerantBot(
         settings.token,
         base_url=f"{settings.api_url}/bot",
@@ -257,14 +191,8 @@ def build_application(
         request=AiohttpRequest(connection_pool_size=CONNECTION_POOL_SIZE),
         get_updates_request=AiohttpRequest(),
         defaults=Defaults(parse_mode=ParseMode.HTML),
-        rate_limiter=(
-            # No burst: at most one message each 1/30 s overall. AIORateLimiter's default
-            # lets 30 through at once and then 30 a second, which Telegram answers with 429s
-            # (benchmarks/e2e.py: 99 to 722 of them for 1,000 users; none this way).
-            RetryingRateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=2)
-            if limit_rate
-            else None
-        ),
+        rate_limiter=FairRateLimiter() if limit_rate else None,
+        journal=journal_for(inbox),
     )
     builder = (
         ApplicationBuilder()
@@ -289,6 +217,9 @@ def build_application(
             DESK: desk,
             METRICS: metrics,
             QUESTION_LOG: GroupCommit(storage.log_questions),
+            INBOX: inbox,
+            INBOX_DONE: GroupCommit(inbox.finish),
+            flood.FLOOD: FloodLimit(settings.flood_per_minute),
         }
     )
 
@@ -356,16 +287,41 @@ def build_application(
             ),
             group=-1,
         )
+    if settings.staff_chat_id is not None:
+        staff_chat = filters.Chat(settings.staff_chat_id)
+        application.add_handlers(
+            [
+                MessageHandler(
+                    new_message
+                    & filters.REPLY
+                    & staff_chat
+                    & ~filters.TEXT
+                    & ~filters.StatusUpdate.ALL,
+                    escalation.route_staff_media,
+                ),
+                MessageHandler(
+                    filters.UpdateType.EDITED_MESSAGE & staff_chat & filters.TEXT,
+                    escalation.route_staff_edit,
+                ),
+            ],
+            group=-1,
+        )
     application.add_handler(
         MessageHandler(replies & not_staff, escalation.route_user_reply), group=-1
     )
+    # Before everything else: messages beyond a user's flood limit go no further.
+    application.add_handler(TypeHandler(Update, flood.limit_flood), group=-2)
     application.add_error_handler(report_error)
     application.job_queue.run_repeating(
         purge_old_data, interval=PURGE_INTERVAL, first=FIRST_PURGE, name="purge"
     )
     if settings.staff_chat_id is not None:
-        application.job_queue.run_once(
-            escalation.post_missing_cards, when=0, data=time.time(), name="missing cards"
+        application.job_queue.run_once(escalation.post_missing_cards, when=0, name="missing cards")
+        application.job_queue.run_repeating(
+            delivery.retry_owed,
+            interval=OUTBOX_RETRY_INTERVAL,
+            first=OUTBOX_RETRY_INTERVAL,
+            name="outbox",
         )
         application.job_queue.run_repeating(
             staff.post_digest,
@@ -378,13 +334,15 @@ def build_application(
 
 class Service:
     """What `faqbot run` adds around the Application, in both modes: the command menus, the pid
-    file and SIGHUP for `faqbot reload`, and the web server (webhook, /healthz, /metrics)."""
+    file and SIGHUP for `faqbot reload`, the web server (webhook, /healthz, /metrics), the
+    updates left in the inbox by the previous run, and a fast stop."""
 
     def __init__(self, application: Application, settings: Settings, *, webhook: bool):
         self.application = application
         self.settings = settings
         self.webhook = webhook
         bot_data = application.bot_data
+        self.inbox: Inbox = bot_data[INBOX]
         health = Health(
             bot_data[STORAGE],
             faq_entries=lambda: len(bot_data[ENGINE].kb),
@@ -402,8 +360,16 @@ class Service:
         return self.application.running and (updater is None or updater.running)
 
     async def put_update(self, data: dict) -> None:
-        """The webhook's sink: the update goes on the queue the Application reads from."""
-        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+        """The webhook's sink: the update is written to the inbox (`Unavailable` when it
+        cannot be: Telegram then delivers it again), then queued, unless it was seen before
+        (Telegram retrying a slow answer)."""
+        update = Update.de_json(data, self.application.bot)
+        try:
+            new = await self.application.bot.record_received([update], {update.update_id: data})
+        except NetworkError as exc:
+            raise Unavailable(str(exc)) from exc
+        if update.update_id in new:
+            await self.application.update_queue.put(update)
 
     def reload_on_sighup(self) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._sighup)
@@ -412,10 +378,26 @@ class Service:
         log.info("SIGHUP: reloading the FAQ")
         self.application.create_task(reload_faq(self.application.bot_data), name="reload_faq")
 
+    async def resume_inbox(self) -> None:
+        """Queue the updates the previous run received but did not finish (a crash, a stop)."""
+        pending = await asyncio.to_thread(self.inbox.pending)
+        if not pending:
+            return
+        log.info("%d update(s) received before the restart are handled now", len(pending))
+        bot = self.application.bot
+        for data in pending:
+            try:
+                update = Update.de_json(data, bot)
+            except Exception as exc:  # not readable any more: marked, never retried forever
+                log.warning("an inbox update could not be read (%s): skipped", type(exc).__name__)
+                await asyncio.to_thread(self.inbox.finish, [data.get("update_id", -1)])
+                continue
+            await self.application.update_queue.put(update)
+
     async def post_init(self, application: Application) -> None:
         """Before updates flow: menus, the web server (it fails fast if the port is taken), then
         SIGHUP and the pid file, in that order: the pid is only published once SIGHUP reloads
-        (SIGHUP's default action would end the process)."""
+        (SIGHUP's default action would end the process); then the inbox's leftovers."""
         await register_commands(application)
         if self.server is not None:
             try:
@@ -432,6 +414,7 @@ class Service:
             )
         self.reload_on_sighup()
         write_pid_file(self.settings.pid_path)
+        await self.resume_inbox()
 
     async def post_shutdown(self, application: Application) -> None:
         if self.server is not None:
@@ -439,8 +422,8 @@ class Service:
         remove_pid_file(self.settings.pid_path)  # before SIGHUP stops reloading
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
-    async def serve_webhook(self) -> None:
-        """Webhook mode until SIGTERM or SIGINT; everything received is handled before exit."""
+    async def serve(self) -> None:
+        """Polling or webhook until SIGTERM or SIGINT, then the fast stop (see the module)."""
         application = self.application
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
@@ -450,27 +433,46 @@ class Service:
             try:
                 await self.post_init(application)
                 await application.start()
-                try:
-                    await application.bot.set_webhook(
-                        self.settings.webhook_url,
-                        secret_token=self.settings.webhook_secret,
-                        allowed_updates=Update.ALL_TYPES,
-                    )
-                except TelegramError as exc:
-                    raise ServiceError(f"Telegram refused the webhook: {exc}") from exc
-                log.info("webhook set; waiting for updates")
+                if self.webhook:
+                    await self._set_webhook()
+                else:
+                    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                log.info("%s; waiting for updates", "webhook set" if self.webhook else "polling")
                 await stop.wait()
                 log.info(
-                    "stopping: no new updates; %d received update(s) still to handle",
+                    "stopping: no new updates; %d queued update(s) stay in the inbox",
                     application.update_queue.qsize(),
                 )
+                if application.updater is not None and application.updater.running:
+                    await application.updater.stop()
                 if self.server is not None:
-                    await self.server.stop()  # stop accepting; what was accepted is queued
+                    await self.server.stop()  # stop accepting; what was accepted is in the inbox
             finally:
+                self.stop_handling()
                 if application.running:
-                    await application.stop()  # handles the whole queue, waits for jobs
+                    await application.stop()
                 await self.post_shutdown(application)
         log.info("stopped")
+
+    def stop_handling(self) -> None:
+        """Start no more updates, end rate-limit waits, give running ones `STOP_GRACE`."""
+        processor = self.application.update_processor
+        if isinstance(processor, PerChatUpdateProcessor):
+            processor.begin_stop(STOP_GRACE)
+        limiter = self.application.bot.rate_limiter
+        if isinstance(limiter, FairRateLimiter):
+            loop = asyncio.get_running_loop()
+            loop.call_later(STOP_GRACE, limiter.stop)
+
+    async def _set_webhook(self) -> None:
+        try:
+            await self.application.bot.set_webhook(
+                self.settings.webhook_url,
+                secret_token=self.settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        except TelegramError as exc:
+            raise ServiceError(f"Telegram refused the webhook: {exc}") from exc
 
 
 def _cannot_start(exc: TelegramError) -> ServiceError:
@@ -481,25 +483,21 @@ def _cannot_start(exc: TelegramError) -> ServiceError:
     )
 
 
-def run(settings: Settings, engine: Engine, storage: Storage) -> None:
-    """Long polling until SIGINT or SIGTERM."""
-    application = build_application(settings, engine, storage)
-    service = Service(application, settings, webhook=False)
-    application.post_init = service.post_init
-    application.post_shutdown = service.post_shutdown
-    log.info("polling %s for updates", settings.api_url)
+def run(settings: Settings, engine: Engine, storage: Storage, *, webhook: bool = False) -> None:
+    """Long polling (or, with `webhook`, the webhook: `settings.check_webhook()` first) until
+    SIGINT or SIGTERM."""
+    application = build_application(settings, engine, storage, webhook=webhook)
+    service = Service(application, settings, webhook=webhook)
+    if webhook:
+        log.info("webhook mode: Telegram posts to %s", settings.webhook_url)
+    else:
+        log.info("polling %s for updates", settings.api_url)
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=STOP_SIGNALS)
+        asyncio.run(service.serve())
     except TelegramError as exc:
         raise _cannot_start(exc) from exc
 
 
 def run_webhook(settings: Settings, engine: Engine, storage: Storage) -> None:
     """Webhook mode (`settings.check_webhook()` first) until SIGINT or SIGTERM."""
-    application = build_application(settings, engine, storage, webhook=True)
-    service = Service(application, settings, webhook=True)
-    log.info("webhook mode: Telegram posts to %s", settings.webhook_url)
-    try:
-        asyncio.run(service.serve_webhook())
-    except TelegramError as exc:
-        raise _cannot_start(exc) from exc
+    run(settings, engine, storage, webhook=True)

@@ -22,7 +22,7 @@ import logging
 import ssl
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -170,6 +170,16 @@ def hide_parse_error_data(record: logging.LogRecord) -> bool:
     return True
 
 
+Journal = Callable[[Sequence[Update], dict[int, dict]], Awaitable[set[int]]]
+
+
+class AlreadyReceived(Update):
+    """An update whose id the inbox already holds: Telegram delivered it again (it was not
+    confirmed before a crash). Nothing handles it; its id moves the polling offset on."""
+
+    __slots__ = ()
+
+
 class TolerantBot(ExtBot):
     """python-telegram-bot's `ExtBot`, except that an update it cannot read is skipped instead
     of stopping the bot.
@@ -187,9 +197,19 @@ class TolerantBot(ExtBot):
 
     _raw_updates: list[Any] | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, journal: Journal | None = None, **kwargs: Any):
+        """`journal`: where received updates are written before Telegram is told that they
+        arrived (the inbox); `await journal(updates, raw JSON by update id)` returns the ids
+        never seen before."""
         super().__init__(*args, **kwargs)
+        self._journal = journal
         self._LOGGER.addFilter(hide_parse_error_data)  # once: addFilter skips a filter it has
+
+    async def record_received(self, updates: Sequence[Update], raw: dict[int, dict]) -> set[int]:
+        """Write `updates` to the journal; the ids of those never received before."""
+        if self._journal is None:
+            return {u.update_id for u in updates}
+        return await self._journal(updates, raw)
 
     async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, *args, **kwargs)
@@ -198,13 +218,29 @@ class TolerantBot(ExtBot):
         return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        """The updates of one poll, written to the `journal` before they are returned (the
+        Updater confirms them with its next offset); an update seen before comes back as an
+        `AlreadyReceived`, which moves the offset on but is not handled again."""
+        updates = await self._fetch_updates(*args, **kwargs)
+        raw, self._raw_updates = self._raw_updates, None
+        if not updates:
+            return updates
+        by_id = {
+            item["update_id"]: item
+            for item in raw or []
+            if isinstance(item, dict) and isinstance(item.get("update_id"), int)
+        }
+        new = await self.record_received(updates, by_id)
+        return tuple(u if u.update_id in new else AlreadyReceived(u.update_id) for u in updates)
+
+    async def _fetch_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         self._raw_updates = None
         try:
             return await super().get_updates(*args, **kwargs)
         except TelegramError:
             raise  # the request itself failed: the Updater tries again
         except Exception:
-            raw, self._raw_updates = self._raw_updates, None
+            raw = self._raw_updates
             if raw is None:
                 raise
             return tuple(self._read_one_by_one(raw))

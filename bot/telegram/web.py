@@ -14,10 +14,13 @@ compared in constant time and nothing of the update logged.
 
 In polling mode the same server runs without the webhook route when `FAQBOT_HEALTH_PORT` is set.
 
+An update is answered 200 only once it is in the durable inbox (`bot/store/inbox.py`): one
+that cannot be written there is answered 503, and Telegram delivers it again later. A POST of an
+update already received (Telegram retrying a slow answer) is answered 200 and not handled again.
+
 Shutdown (`WebServer.stop`): stop listening, answer 503 to any POST still arriving on an open
 connection (Telegram delivers it again later), close the connections. Every update answered
-200 before that is on the update queue, and `Application.stop()` handles the whole queue before
-it returns.
+200 before that is in the inbox: handled now, or at the next start.
 
 Nothing here imports Telegram.
 """
@@ -47,6 +50,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # An update is a few kilobytes; refuse anything absurdly larger before reading it.
 MAX_BODY_BYTES = 1024 * 1024
 DB_TIMEOUT = 5.0
+
+
+class Unavailable(Exception):
+    """The sink cannot take the update now (the inbox cannot be written): answered 503, so
+    that Telegram delivers it again later."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,10 @@ class WebhookHandler(_Handler):
             return
         try:
             await webhook.sink(data)
+        except Unavailable as exc:
+            log.warning("webhook: update not accepted, Telegram will deliver it again: %s", exc)
+            self._finish_with(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable")
+            return
         except Exception as exc:  # not an update we can read; the content is not logged
             update_id = data.get("update_id")
             if not isinstance(update_id, int):
