@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass, field
 
 from telegram import InlineKeyboardMarkup, ReplyParameters
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes
 
 from bot.desk.tickets import TicketDesk
@@ -249,8 +249,15 @@ def _confirmation(
 async def _later(
     desk: TicketDesk, item: OutboxItem, exc: TelegramError, why: str
 ) -> tuple[str, None]:
+    """Still pending. Only a timeout leaves it unknown whether the try arrived; any other
+    answer (403, 429, 5xx) says it did not, and the try is not counted."""
     log.warning("outbox item %d (%s) not sent yet, %s: %s", item.id, item.kind, why, exc)
-    await asyncio.to_thread(desk.outbox.note_error, item.id, str(exc) or type(exc).__name__)
+    await asyncio.to_thread(
+        desk.outbox.note_error,
+        item.id,
+        str(exc) or type(exc).__name__,
+        arrived_maybe=isinstance(exc, TimedOut),
+    )
     return PENDING, None
 
 

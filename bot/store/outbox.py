@@ -9,7 +9,8 @@ restart too.
 
 The delivery guarantee is at least once: `started` counts each try on disk before the send, so
 an item whose earlier try may have reached Telegram (a crash or a timeout between the send and
-`sent`) is known, and its second copy says "(sent again after an interruption)". Nothing owed is
+`sent`) is known, and its second copy says "(sent again after an interruption)". A try that
+Telegram answered with an error (403, 429, 5xx) did not arrive and is not counted. Nothing owed is
 dropped silently: a `failed` item is reported to staff, a `pending` one shows in `/healthz` and
 `/metrics` (`backlog`).
 
@@ -152,10 +153,15 @@ class Outbox:
             (FAILED, error[:200], self.now(), item_id),
         )
 
-    def note_error(self, item_id: int, error: str) -> None:
-        """A try failed for now (network, 429, staff chat unreachable): still pending."""
+    def note_error(self, item_id: int, error: str, *, arrived_maybe: bool = True) -> None:
+        """A try failed for now (network, 429, staff chat unreachable): still pending. Unless
+        it `arrived_maybe` (a timeout), the try is not counted: Telegram said it did not
+        arrive, so the next one is no duplicate."""
         with self.storage.transaction() as db:
-            db.execute("UPDATE outbox SET error = ? WHERE id = ?", (error[:200], item_id))
+            db.execute(
+                "UPDATE outbox SET error = ?, attempts = attempts - ? WHERE id = ?",
+                (error[:200], 0 if arrived_maybe else 1, item_id),
+            )
 
     def backlog(self) -> tuple[int, float]:
         """(items still owed, age in seconds of the oldest), for /healthz and /metrics."""
