@@ -6,8 +6,8 @@ with file and line; `faq/README.md` explains the rules to the staff who edit the
 
 - Apostrophe: the straight ' in all three languages, as in the bot's own messages.
 - Quotation marks: « … » in French, „…“ in German, “…” in English; never the straight ".
-- French spacing: a no-break space (U+00A0 or the narrow U+202F) before ; : ! ? and inside
-  « ».
+- French spacing: a no-break space (U+00A0 or the narrow U+202F) before ; : ! ?, inside
+  « », before % and between the digit groups of a number (25 %, 10 000).
 - Date framing: an entry marked `as_of: 2019-03` (it describes a project or a state of that
   month) says so in every language: « en mars 2019 », „Stand März 2019“, "as of March 2019".
 """
@@ -103,8 +103,12 @@ def _is_time_or_url(text: str, i: int) -> bool:
     return text[i] == ":" and ((before.isdigit() and after.isdigit()) or after == "/")
 
 
+_DIGIT_GROUP = re.compile(r"\d \d{3}(?!\d)")
+
+
 def french_spacing(text: str) -> list[Finding]:
-    """A no-break space before ; : ! ? and after « / before »."""
+    """A no-break space before ; : ! ?, after « and before », before % and between the digit
+    groups of a number (10 000)."""
     findings = []
     for i, char in enumerate(text):
         before = text[i - 1] if i else ""
@@ -115,6 +119,10 @@ def french_spacing(text: str) -> list[Finding]:
             else:
                 what = "no space"
             findings.append(Finding(i, f"{what} before {char!r}: use a no-break space"))
+        elif char == "%" and before == " " and text[i - 2 : i - 1].isdigit():
+            findings.append(Finding(i - 1, "25 %: use a no-break space before %"))
+        elif char == " " and _DIGIT_GROUP.match(text, i - 1):
+            findings.append(Finding(i, "10 000: use a no-break space between digit groups"))
         elif char == "«" and after not in NO_BREAK_SPACES:
             findings.append(Finding(i, "after « use a no-break space"))
         elif char == "»" and before not in NO_BREAK_SPACES:

@@ -52,6 +52,13 @@ def test_french_no_break_space_inside_guillemets():
     assert len(french_spacing("« Be 4.0 »")) == 2
 
 
+def test_french_no_break_space_in_numbers():
+    assert french_spacing(f"près de 25{NB}%, 3{NB}430 visiteurs, 10\u202f000 emplois") == []
+    assert len(french_spacing("près de 25 %, 3 430 visiteurs")) == 2
+    assert french_spacing("en 2018 300 visiteurs")  # a year then a count reads as 2 018 300
+    assert french_spacing("les 11 intercommunalités, 2013 puis 2016") == []
+
+
 def test_times_and_addresses_are_not_punctuation():
     assert french_spacing("à 14:30, sur https://example.org") == []
 
