@@ -129,3 +129,10 @@ def test_as_of_must_be_a_month(tmp_path):
     assert any("'as_of' must be a year and month" in p.message for p in problems)
     kb = load_knowledge_base(write(tmp_path, ENTRY.replace("AS_OF", "2019-03-25"))).knowledge_base
     assert kb is not None and kb.entries["demo-one"].as_of == "2019-03"
+
+
+def test_bundled_faq_follows_the_house_style():
+    from bot.check import house_style_problems
+    from bot.knowledge import load_or_raise
+
+    assert [str(p) for p in house_style_problems(load_or_raise())] == []
