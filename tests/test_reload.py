@@ -30,8 +30,8 @@ from tests.test_webhook import free_port
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 
 QUESTION = "Qu'est-ce que KMØ ?"  # answered with kmo-what
-OLD_START = "La Cité du Numérique KMØ, située à Mulhouse"
-NEW_START = "Version rechargée. La Cité du Numérique KMØ, située à Mulhouse"
+OLD_START = "En mars 2019, l'article présente la Cité du Numérique KMØ"
+NEW_START = "Version rechargée. En mars 2019, l'article présente la Cité du Numérique KMØ"
 KMO_WHAT_LINE = 9  # the line of "- id: kmo-what" in faq/kmo.yaml
 
 

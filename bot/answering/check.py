@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.answering.engine import ANSWER, Engine, Thresholds
-from bot.answering.knowledge import LANGUAGES, LoadResult, Problem, load_knowledge_base
+from bot.answering.house_style import answer_findings
+from bot.answering.knowledge import (
+    LANGUAGES,
+    KnowledgeBase,
+    LoadResult,
+    Problem,
+    load_knowledge_base,
+)
 
 
 def check_knowledge_base(path: str | Path, thresholds: Thresholds | None = None) -> LoadResult:
-    """Load the FAQ and add ambiguity problems: variants the engine gives to another entry."""
+    """Load the FAQ and add house-style warnings and ambiguity problems (variants the engine
+    gives to another entry)."""
     return checked_engine(path, thresholds)[0]
 
 
@@ -20,6 +28,8 @@ def checked_engine(
     a reload serves: the very FAQ that was checked, read once)."""
     result = load_knowledge_base(path)
     kb = result.knowledge_base
+    if kb is not None:
+        result.problems.extend(house_style_problems(kb))
     if kb is None or result.errors:
         return result, None
     engine = Engine(kb, thresholds or Thresholds())
@@ -41,3 +51,20 @@ def checked_engine(
                     )
                     result.problems.append(Problem("warning", entry.file, entry.line, message))
     return result, (None if result.errors else engine)
+
+
+def house_style_problems(kb: KnowledgeBase) -> list[Problem]:
+    """The house rules of `house_style`, as warnings on the answer's own file line."""
+    problems = []
+    for entry in kb:
+        for lang in LANGUAGES:
+            for finding in answer_findings(lang, entry.answers[lang], entry.as_of):
+                problems.append(
+                    Problem(
+                        "warning",
+                        entry.file,
+                        entry.answer_line(lang, finding.offset),
+                        f"entry '{entry.id}': {lang} answer: {finding.message}",
+                    )
+                )
+    return problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -19,7 +20,9 @@ TELEGRAM_MESSAGE_LIMIT = 4096
 CONCISE_ANSWER = 600
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TOPIC_FIELDS = {"id", "name", "order"}
-_ENTRY_FIELDS = {"id", "questions", "answer", "related", "source"}
+_ENTRY_FIELDS = {"id", "questions", "answer", "related", "source", "as_of"}
+# `as_of: 2019-03`: the entry describes a project or a state at that month (see house_style).
+_AS_OF = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[2] / "faq"
 
@@ -49,10 +52,24 @@ class Entry:
     source: str
     file: str = ""
     line: int = 0
+    as_of: str = ""  # "YYYY-MM" when the answers describe a project or a state at that date
+    # Per language, (offset in the answer, line in the file) where each source line starts.
+    answer_lines: Mapping[str, tuple[tuple[int, int], ...]] = field(
+        default_factory=dict, compare=False
+    )
 
     def title(self, language: str) -> str:
         """The question shown on buttons and menus: the first variant."""
         return self.questions[language][0]
+
+    def answer_line(self, language: str, offset: int = 0) -> int:
+        """The file line holding character `offset` of the answer (the entry's line if unknown)."""
+        line = self.line
+        for start, source_line in self.answer_lines.get(language, ()):
+            if start > offset:
+                break
+            line = source_line
+        return line
 
 
 @dataclass(frozen=True)
@@ -101,15 +118,15 @@ class KnowledgeBaseError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def _lines(node: yaml.Node, path: tuple = ()) -> Iterator[tuple[tuple, int]]:
-    """Line number (1-based) of every value in a composed YAML document, by path."""
-    yield path, node.start_mark.line + 1
+def _nodes(node: yaml.Node, path: tuple = ()) -> Iterator[tuple[tuple, yaml.Node]]:
+    """Every value of a composed YAML document, by path."""
+    yield path, node
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            yield from _lines(value, (*path, key.value))
+            yield from _nodes(value, (*path, key.value))
     elif isinstance(node, yaml.SequenceNode):
         for i, value in enumerate(node.value):
-            yield from _lines(value, (*path, i))
+            yield from _nodes(value, (*path, i))
 
 
 class _FileChecker:
@@ -120,6 +137,7 @@ class _FileChecker:
         self.text = text
         self.problems: list[Problem] = []
         self.lines: dict[tuple, int] = {}
+        self.nodes: dict[tuple, yaml.Node] = {}
 
     def line(self, path: tuple) -> int:
         while path not in self.lines and path:
@@ -140,8 +158,36 @@ class _FileChecker:
             self.problems.append(Problem("error", self.file, line, f"YAML syntax: {reason}"))
             return None
         if node is not None:
-            self.lines = dict(_lines(node))
+            self.nodes = dict(_nodes(node))
+            self.lines = {path: n.start_mark.line + 1 for path, n in self.nodes.items()}
         return data
+
+    def text_lines(self, path: tuple, text: str) -> tuple[tuple[int, int], ...]:
+        """Where each source line of a folded (`>-`) or literal (`|`) text starts: pairs of
+        (offset in the loaded text, 1-based file line), so that a problem found at some
+        character of an answer is reported on its own line. One pair for other styles."""
+        node = self.nodes.get(path)
+        fallback = ((0, self.line(path)),)
+        if not isinstance(node, yaml.ScalarNode) or node.style not in (">", "|"):
+            return fallback
+        raw = self.text.splitlines()
+        spans: list[tuple[int, int]] = []
+        pieces: list[str] = []
+        offset = 0
+        indent = None
+        for i in range(node.start_mark.line + 1, min(node.end_mark.line + 1, len(raw))):
+            piece = raw[i].strip()
+            if not piece:
+                continue
+            here = len(raw[i]) - len(raw[i].lstrip())
+            indent = here if indent is None else indent
+            if here < indent:  # the next key: the text is over
+                break
+            spans.append((offset, i + 1))
+            pieces.append(piece)
+            offset += len(piece) + 1
+        joined = (" " if node.style == ">" else "\n").join(pieces)
+        return tuple(spans) if spans and joined == text else fallback
 
     def text_map(self, value: object, path: tuple, what: str) -> dict[str, str]:
         """A {fr, de, en} mapping of non-empty strings."""
@@ -213,6 +259,7 @@ class _FileChecker:
         if not isinstance(source, str) or not source.strip():
             self.report((*path, "source"), f"entry '{entry_id}': 'source' is missing")
             source = ""
+        as_of = self.as_of(value.get("as_of"), (*path, "as_of"), entry_id)
         if len(questions) < len(LANGUAGES) or len(answers) < len(LANGUAGES):
             return None
         return Entry(
@@ -224,7 +271,23 @@ class _FileChecker:
             source=source.strip(),
             file=self.file,
             line=self.line(path),
+            as_of=as_of,
+            answer_lines={
+                lang: self.text_lines((*path, "answer", lang), answer)
+                for lang, answer in answers.items()
+            },
         )
+
+    def as_of(self, value: object, path: tuple, entry_id: str) -> str:
+        """`as_of: 2019-03` (a full date is accepted and cut to its month)."""
+        if value is None:
+            return ""
+        if isinstance(value, date):
+            return f"{value.year:04d}-{value.month:02d}"
+        if isinstance(value, str) and _AS_OF.match(value.strip()):
+            return value.strip()
+        self.report(path, f"entry '{entry_id}': 'as_of' must be a year and month, e.g. 2019-03")
+        return ""
 
     def questions(self, value: object, path: tuple, entry_id: str) -> dict[str, tuple[str, ...]]:
         if not isinstance(value, dict):
