@@ -33,7 +33,7 @@ IMAGE=${FAQBOT_IMAGE:-localhost/faqbot:test}
 BASE_IMAGE=${FAQBOT_BASE_IMAGE:-localhost/faqbot-base:$RELEASE}
 LOCK=/var/tmp/faqbot-container-test.lock
 TEMPORARY=() # removed on exit
-trap 'rm -rf "${TEMPORARY[@]}"' EXIT
+trap '[ ${#TEMPORARY[@]} -eq 0 ] || rm -rf "${TEMPORARY[@]}"' EXIT
 
 say() { echo "container-test.sh: $*" >&2; }
 
