@@ -24,13 +24,17 @@ TIMEOUT = 10
 
 
 def bot_arguments() -> list[str] | None:
-    """The arguments after `faqbot` of the running `faqbot run` process, if there is one."""
+    """The arguments after `faqbot` of the container's `faqbot run`, if it runs: process 1, or
+    a child of process 1 (under `docker run --init`). Other processes are not looked at, so that
+    outside a container the check does not find somebody else's bot."""
     for proc in pathlib.Path("/proc").iterdir():
-        if not proc.name.isdigit() or proc.name == str(os.getpid()):
+        if not proc.name.isdigit():
             continue
         try:
+            if proc.name != "1" and (proc / "stat").read_text().rsplit(")", 1)[1].split()[1] != "1":
+                continue
             argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+        except (OSError, IndexError):
             continue
         words = [word.decode(errors="replace") for word in argv if word]
         for i, word in enumerate(words):
