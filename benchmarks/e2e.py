@@ -27,7 +27,7 @@ Phases, each with a fresh double, a fresh bot process and a fresh database:
 - **run 1**: the real bot with its rate limiter OFF (`build_application(..., limit_rate=False)`),
   double limits off: the bot's own ceiling; the bot reports which limiter it ended up with.
 - **run 1, httpx**: run 1 again with python-telegram-bot's default HTTP client (`HTTPXRequest`)
-  in place of the bot's (`bot.transport.AiohttpRequest`): what that choice is worth.
+  in place of the bot's (`bot.telegram.transport.AiohttpRequest`): what that choice is worth.
 - **run 2**: the real bot exactly as `faqbot run` builds it (its AIORateLimiter on), against a
   double that enforces Telegram's limits (`enforce_limits()`: 30 messages/s overall, 1/s per private
   chat, 20/min per group) and answers 429 beyond them.
@@ -106,7 +106,7 @@ def phase_timeout(total_updates: int, limited: bool) -> float:
 def make_users(n: int, seed: int = SEED) -> list[tuple[int, str, list[str]]]:
     """(chat id, language_code, 3 questions) per user: 2 in-scope, 1 out-of-scope, shuffled,
     each question in a language drawn at random (so mostly not the user's language_code)."""
-    from bot.evaluation import load_questions
+    from bot.answering.evaluation import load_questions
 
     items = load_questions(EVAL_FILE)
     by_kind: dict[tuple[bool, str], list[str]] = {}
@@ -125,7 +125,7 @@ def make_users(n: int, seed: int = SEED) -> list[tuple[int, str, list[str]]]:
 
 
 def make_probes(seed: int = SEED + 1) -> list[tuple[int, str, list[str]]]:
-    from bot.evaluation import load_questions
+    from bot.answering.evaluation import load_questions
 
     items = load_questions(EVAL_FILE)
     rng = random.Random(seed)
@@ -315,7 +315,7 @@ def _child_main(mode: str) -> int:
     """`e2e.py --child MODE`: the bot process. MODE: bot (faqbot run as is), bot-nolimiter
     (faqbot run with the Application built without its rate limiter), bot-nolimiter-httpx (the
     same with PTB's HTTPXRequest instead of bot.transport.AiohttpRequest), echo (baseline)."""
-    import bot.app as app_module
+    import bot.telegram.app as app_module
     from bot import cli
 
     profile_path = os.environ.get("E2E_PROFILE")
@@ -383,10 +383,10 @@ def _run_echo() -> int:
     from telegram.constants import ParseMode
     from telegram.ext import ApplicationBuilder, Defaults, MessageHandler, filters
 
-    from bot.app import CONNECTION_POOL_SIZE
     from bot.config import Settings
     from bot.logs import configure_logging
-    from bot.transport import AiohttpRequest
+    from bot.telegram.app import CONNECTION_POOL_SIZE
+    from bot.telegram.transport import AiohttpRequest
 
     settings = Settings.from_env()
     configure_logging(False, secrets=[settings.token])

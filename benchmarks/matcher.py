@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 import rapidfuzz
 from rapidfuzz import fuzz, process
 
-from bot.engine import Engine, settle
-from bot.evaluation import EvalReport, LabelledQuestion, Outcome, evaluate, load_questions
-from bot.knowledge import LANGUAGES, Entry, KnowledgeBase, Topic, load_or_raise
-from bot.text import words
+from bot.answering.engine import Engine, settle
+from bot.answering.evaluation import EvalReport, LabelledQuestion, Outcome, evaluate, load_questions
+from bot.answering.knowledge import LANGUAGES, Entry, KnowledgeBase, Topic, load_or_raise
+from bot.answering.text import words
 
 EVAL_FILE = ROOT / "tests" / "data" / "eval.yaml"
 SYNTHETIC_ENTRIES = 10_000
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     # Bundled FAQ.
     engine, engine_build = median_build(lambda: Engine(kb), BUNDLED_BUILDS)
     baseline, baseline_build = median_build(lambda: Baseline.build(kb), BUNDLED_BUILDS)
-    # As `faqbot run` does with the engine it serves (bot.engine.settle), for both systems.
+    # As `faqbot run` does with the engine it serves (`engine.settle`), for both systems.
     settle(engine)
     engine_cold, engine_warm = time_engine(engine, questions, BUNDLED_ROUNDS)
     base_lat = time_questions(baseline.best, questions, BUNDLED_ROUNDS, warm_up=WARM_UP)

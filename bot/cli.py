@@ -12,15 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.check import check_knowledge_base
+from bot.answering.check import check_knowledge_base
+from bot.answering.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine, settle
+from bot.answering.evaluation import Outcome, evaluate, format_report, load_questions
+from bot.answering.knowledge import KnowledgeBaseError, LoadResult, load_or_raise
 from bot.config import ConfigError, ServiceError, Settings
-from bot.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine, settle
-from bot.evaluation import Outcome, evaluate, format_report, load_questions
+from bot.desk.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
 from bot.i18n import LANGUAGES, gettext_for
-from bot.knowledge import KnowledgeBaseError, LoadResult, load_or_raise
 from bot.pidfile import NoRunningBot, running_bot_pid
-from bot.storage import Storage, StorageError
-from bot.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
+from bot.store.storage import Storage, StorageError
 
 
 def _load_engine(settings: Settings, faq: str | None) -> Engine:
@@ -301,8 +301,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     if args.faq:  # the folder /reload and SIGHUP read again
         settings = replace(settings, faq_dir=Path(args.faq))
     # Telegram is only imported by the command that needs it.
-    from bot.app import run, run_webhook
     from bot.logs import configure_logging, token_secrets
+    from bot.telegram.app import run, run_webhook
 
     secrets = [*token_secrets(settings.token), settings.webhook_secret]
     configure_logging(args.verbose, secrets=secrets)

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine import Thresholds
-from bot.knowledge import DEFAULT_FAQ_DIR
-from bot.retention import RETENTION_DAYS
-from bot.tickets import TicketLimits
+from bot.answering.engine import Thresholds
+from bot.answering.knowledge import DEFAULT_FAQ_DIR
+from bot.desk.tickets import TicketLimits
+from bot.store.retention import RETENTION_DAYS
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DB_PATH = Path("data/faqbot.sqlite3")

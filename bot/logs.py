@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 # Loggers that log every request (with its URL) at INFO: quiet unless something fails (httpx:
-# python-telegram-bot's default client, if it is ever used instead of bot.transport).
+# python-telegram-bot's default client, if it is ever used instead of bot.telegram.transport).
 NOISY = ("httpx", "httpcore", "apscheduler", "tornado.access")
 REDACTED = "[redacted]"
 

@@ -3,7 +3,7 @@
 Each `Metrics` owns its `CollectorRegistry` rather than using prometheus-client's global
 default registry: two bots built in one process (the tests build many) never collide, and
 `/metrics` shows exactly this bot. Nothing here imports Telegram; the handlers and the wiring
-(`bot.app`) call these objects.
+(`bot.telegram.app`) call these objects.
 
     faqbot_questions_total{language, outcome}  questions the engine decided on (answer, suggest,
                                                escalate, smalltalk), by the reply's language
@@ -31,8 +31,8 @@ from prometheus_client import (
     generate_latest,
 )
 
-from bot.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST
-from bot.knowledge import LANGUAGES
+from bot.answering.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST
+from bot.answering.knowledge import LANGUAGES
 
 OUTCOMES = (ANSWER, SUGGEST, ESCALATE, SMALLTALK)
 RELOAD_RESULTS = ("ok", "refused")

@@ -12,20 +12,20 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.check import checked_engine
+from bot.answering.check import checked_engine
+from bot.answering.engine import Engine, settle
+from bot.answering.knowledge import LoadResult
 from bot.config import Settings
-from bot.engine import Engine, settle
 from bot.formatting import split_html
-from bot.group_commit import GroupCommit
-from bot.knowledge import LoadResult
 from bot.metrics import Metrics
-from bot.storage import LoggedQuestion, Storage
+from bot.store.group_commit import GroupCommit
+from bot.store.storage import LoggedQuestion, Storage
 from handlers import texts
 from handlers.rules import MAX_QUESTION_LENGTH, TOO_LONG, language_from_code, question_problem
 
 log = logging.getLogger(__name__)
 
-# Keys of `application.bot_data`, filled by `bot.app.build_application`.
+# Keys of `application.bot_data`, filled by `bot.telegram.app.build_application`.
 ENGINE, STORAGE, SETTINGS, DESK = "engine", "storage", "settings", "desk"
 METRICS, RELOAD_LOCK, QUESTION_LOG = "metrics", "reload_lock", "question_log"
 # Errors of a refused FAQ written to the log (all of them are in `faqbot check`).

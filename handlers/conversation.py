@@ -13,10 +13,10 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.engine import ANSWER, SMALLTALK, SUGGEST
+from bot.answering.engine import ANSWER, SMALLTALK, SUGGEST
+from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
-from bot.knowledge import Entry, KnowledgeBase
-from bot.storage import LoggedQuestion
+from bot.store.storage import LoggedQuestion
 from handlers import callbacks, keyboards, texts
 from handlers.common import (
     edit_html,

@@ -21,9 +21,8 @@ from telegram import Message, ReplyParameters, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.engine import SMALLTALK
-from bot.formatting import split_html
-from bot.tickets import (
+from bot.answering.engine import SMALLTALK
+from bot.desk.tickets import (
     Banned,
     LimitReached,
     Posted,
@@ -31,6 +30,7 @@ from bot.tickets import (
     TicketDesk,
     TicketNotFound,
 )
+from bot.formatting import split_html
 from handlers import keyboards, texts
 from handlers.common import (
     DESK,

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.answering.knowledge import Entry, KnowledgeBase, Topic
+from bot.answering.matcher import Candidate
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, gettext_for
-from bot.knowledge import Entry, KnowledgeBase, Topic
-from bot.matcher import Candidate
 from handlers import callbacks, texts
 
 MAX_RELATED = 3

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
+from bot.answering.language import LanguageGuess
+from bot.answering.text import fold
 from bot.i18n import LANGUAGES
-from bot.language import LanguageGuess
-from bot.text import fold
 
 #: Longer messages are not questions the FAQ can answer; the user is asked to shorten them.
 MAX_QUESTION_LENGTH = 1000
 
 #: A question is "clearly" in another language when its best language has at least this much
-#: evidence and twice as much as any other (see `bot.language.detect_language` scores).
+#: evidence and twice as much as any other (see `bot.answering.language.detect_language` scores).
 CLEAR_LANGUAGE_SCORE = 2.0
 CLEAR_LANGUAGE_RATIO = 2.0
 

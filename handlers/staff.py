@@ -26,8 +26,8 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.desk.tickets import TicketNotFound, format_unanswered, unanswered_report
 from bot.formatting import escape
-from bot.tickets import TicketNotFound, format_unanswered, unanswered_report
 from handlers import texts
 from handlers.common import is_staff, reload_faq, settings_of, storage_of
 from handlers.escalation import (
@@ -250,7 +250,7 @@ async def reload_knowledge_base(update: Update, context: ContextTypes.DEFAULT_TY
     await _reply(update, context, html)
 
 
-#: command -> handler, registered by `bot.app` (before the "unknown command" answer).
+#: command -> handler, registered by `bot.telegram.app` (before the "unknown command" answer).
 COMMANDS: dict[str, Handler] = {
     "open": open_tickets,
     "ticket": show_ticket,

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from bot.answering.knowledge import Entry, Problem, Topic
+from bot.desk.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, DeskStats, Ticket, TicketMessage
 from bot.formatting import bold, escape
 from bot.i18n import LANGUAGE_NAMES, format_duration, format_number, gettext_for
-from bot.knowledge import Entry, Problem, Topic
-from bot.retention import RETENTION_DAYS
-from bot.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, DeskStats, Ticket, TicketMessage
+from bot.store.retention import RETENTION_DAYS
 
 #: How much of a question a list line (/open, the digest) shows.
 LIST_QUESTION_CHARS = 100
@@ -547,7 +547,7 @@ def staff_reload_refused(language: str, errors: Sequence[Problem], faq_dir: Path
 
 
 def staff_unanswered(report: str) -> str:
-    """/unanswered: the report of `bot.tickets.format_unanswered`, preformatted."""
+    """/unanswered: the report of `bot.desk.tickets.format_unanswered`, preformatted."""
     return f"<pre>{escape(report)}</pre>"
 
 

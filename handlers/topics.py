@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.knowledge import Topic
+from bot.answering.knowledge import Topic
 from handlers import keyboards, texts
 from handlers.common import edit_html, engine_of, send_html, user_language
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.engine import ANSWER, ESCALATE, SUGGEST
-from bot.storage import Storage
-from bot.tickets import Requester, TicketDesk
+from bot.answering.engine import ANSWER, ESCALATE, SUGGEST
+from bot.desk.tickets import Requester, TicketDesk
+from bot.store.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQBOT = ROOT / ".venv" / "bin" / "faqbot"

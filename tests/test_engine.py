@@ -4,11 +4,11 @@ from functools import cache
 
 import pytest
 
-from bot.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST, Engine, Thresholds, classify
-from bot.knowledge import load_or_raise
-from bot.language import detect_language
-from bot.matcher import Candidate
-from bot.text import STOPWORDS, fold, tokens
+from bot.answering.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST, Engine, Thresholds, classify
+from bot.answering.knowledge import load_or_raise
+from bot.answering.language import detect_language
+from bot.answering.matcher import Candidate
+from bot.answering.text import STOPWORDS, fold, tokens
 
 
 @cache
@@ -49,10 +49,10 @@ def test_question_words_become_one_token_across_languages():
 
 
 def test_the_index_reads_variants_into_the_same_tokens_as_questions():
-    """Indexing takes a faster path (bot.text.TokenCache); a variant and the same text asked
+    """Indexing takes a faster path (text.TokenCache); a variant and the same text asked
     as a question must still meet on the same words."""
-    from bot.evaluation import load_questions
-    from bot.text import TokenCache
+    from bot.answering.evaluation import load_questions
+    from bot.answering.text import TokenCache
 
     texts = [q for entry in load_or_raise() for qs in entry.questions.values() for q in qs]
     texts += [item.question for item in load_questions("tests/data/eval.yaml")]

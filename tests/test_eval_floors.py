@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.evaluation import Outcome, evaluate, load_questions
-from bot.knowledge import LANGUAGES, load_or_raise
+from bot.answering.engine import Engine
+from bot.answering.evaluation import Outcome, evaluate, load_questions
+from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 EVAL = Path(__file__).parent / "data" / "eval.yaml"
 IN_SCOPE_FLOOR = 0.92
@@ -47,7 +47,7 @@ def test_language_detected(report):
 
 
 def test_evaluation_questions_are_not_copies_of_faq_variants():
-    from bot.text import fold
+    from bot.answering.text import fold
 
     variants = {fold(q) for e in load_or_raise() for qs in e.questions.values() for q in qs}
     copies = [q.question for q in load_questions(EVAL) if fold(q.question) in variants]

@@ -12,7 +12,7 @@ Gaps these tests found, fixed in the bot:
 * a ticket acknowledged just before a `kill -9` could have no card in the staff chat, ever
   (nothing posted it again): `handlers.escalation.post_missing_cards`, run once at start;
 * python-telegram-bot retries only "429 Too Many Requests"; an answer that met a timeout or a
-  5xx was lost: `bot.app.RetryingRateLimiter` (3 more tries, 0.5/1/2 s apart).
+  5xx was lost: `bot.telegram.app.RetryingRateLimiter` (3 more tries, 0.5/1/2 s apart).
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from typing import Any
 import pytest
 from telegram.ext import ContextTypes
 
-from bot.app import build_application
+from bot.answering.engine import ANSWER, Engine
+from bot.answering.knowledge import load_or_raise
 from bot.config import Settings
-from bot.engine import ANSWER, Engine
-from bot.knowledge import load_or_raise
-from bot.storage import Storage
-from bot.transport import AiohttpRequest
+from bot.store.storage import Storage
+from bot.telegram.app import build_application
+from bot.telegram.transport import AiohttpRequest
 from handlers import texts
 from tests.botapi_double import BotApiDouble, Call, make_user, polling
 from tests.test_telegram_restart import FAQBOT, bot_environment, start_bot, stop

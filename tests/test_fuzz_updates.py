@@ -1,5 +1,5 @@
 """Property-based fuzzing of update handling: random, odd and malformed updates, fed to the real
-Application (`bot.app.build_application`), which talks over HTTP to the Bot API double.
+Application (`bot.telegram.app.build_application`), which talks over HTTP to the Bot API double.
 
 One long-lived Application serves every example of the file (building one per example would
 cost more than the example). Updates go straight to `Application.process_update`, one at a
@@ -57,13 +57,13 @@ from hypothesis import strategies as st
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.app import RetryingRateLimiter, build_application
+from bot.answering.engine import Engine
+from bot.answering.knowledge import load_or_raise
 from bot.config import Settings
-from bot.engine import Engine
+from bot.desk.tickets import Requester
 from bot.i18n import LANGUAGES
-from bot.knowledge import load_or_raise
-from bot.storage import Storage
-from bot.tickets import Requester
+from bot.store.storage import Storage
+from bot.telegram.app import RetryingRateLimiter, build_application
 from handlers import callbacks, staff
 from handlers.common import DESK
 from handlers.texts import ticket_created

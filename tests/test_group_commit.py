@@ -1,4 +1,4 @@
-"""bot.group_commit.GroupCommit over the real question log: batching under a burst, nothing
+"""bot.store.group_commit.GroupCommit over the real question log: batching under a burst, nothing
 lost, each caller its own id, one bad row fails only its caller."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.group_commit import GroupCommit
-from bot.storage import LoggedQuestion, Storage
+from bot.store.group_commit import GroupCommit
+from bot.store.storage import LoggedQuestion, Storage
 
 
 def question(text: str, user_id: int = 1) -> LoggedQuestion:

@@ -12,12 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import Service, build_application
+from bot.answering.engine import Engine
 from bot.config import Settings
-from bot.engine import Engine
 from bot.metrics import Metrics
-from bot.storage import Storage
-from bot.web import Health, WebServer
+from bot.store.storage import Storage
+from bot.telegram.app import Service, build_application
+from bot.telegram.web import Health, WebServer
 from handlers.common import METRICS, SETTINGS
 from tests.botapi_double import BotApiDouble
 from tests.test_telegram_conversation import ANNA, TOKEN, RunningBot, engine  # noqa: F401

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.knowledge import load_or_raise
+from bot.answering.knowledge import load_or_raise
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "install.sh"
@@ -337,7 +337,7 @@ def test_healthcheck_command_works_in_polling_mode(container: dict, installed: P
         [
             installed / "bin" / "python",
             "-c",
-            "import sys; from bot.storage import Storage; Storage(sys.argv[1]).close()",
+            "import sys; from bot.store.storage import Storage; Storage(sys.argv[1]).close()",
             str(db),
         ],
         check=True,

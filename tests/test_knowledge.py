@@ -5,8 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import check_knowledge_base
-from bot.knowledge import DEFAULT_FAQ_DIR, KnowledgeBaseError, load_knowledge_base, load_or_raise
+from bot.answering.check import check_knowledge_base
+from bot.answering.knowledge import (
+    DEFAULT_FAQ_DIR,
+    KnowledgeBaseError,
+    load_knowledge_base,
+    load_or_raise,
+)
 
 ENTRY = """\
 topic:

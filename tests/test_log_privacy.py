@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import ESCALATE, Engine
+from bot.answering.engine import ESCALATE, Engine
 from bot.logs import JsonFormatter
 from tests.botapi_double import BotApiDouble, make_user
 from tests.test_telegram_conversation import (

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.app import KEPT_CHAT_LIMITERS, PRIVATE_CHAT_INTERVAL, RetryingRateLimiter
-from bot.engine import Engine
-from bot.knowledge import load_or_raise
+from bot.answering.engine import Engine
+from bot.answering.knowledge import load_or_raise
+from bot.telegram.app import KEPT_CHAT_LIMITERS, PRIVATE_CHAT_INTERVAL, RetryingRateLimiter
 from tests.botapi_double import BotApiDouble
 from tests.test_telegram_conversation import RunningBot, running_bot
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.answering.engine import Engine
+from bot.answering.knowledge import DEFAULT_FAQ_DIR
 from bot.cli import NO_BOT, main
-from bot.engine import Engine
-from bot.knowledge import DEFAULT_FAQ_DIR
 from handlers.common import ENGINE, METRICS
 from tests.botapi_double import BotApiDouble
 from tests.test_telegram_conversation import ANNA, STAFF_CHAT, engine  # noqa: F401

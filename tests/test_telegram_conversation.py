@@ -1,6 +1,6 @@
 """End to end: the real Application, over real HTTP, against the local Bot API double.
 
-Each test starts the bot built by `bot.app.build_application` on a fresh SQLite file, talks to
+Each test starts the bot built by `build_application` on a fresh SQLite file, talks to
 it as Telegram users would (messages, commands, button taps) and checks what came back.
 """
 
@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.app import NETWORK_RETRIES, build_application, register_commands
+from bot.answering.engine import ANSWER, ESCALATE, SUGGEST, Engine, escalation_text
+from bot.answering.knowledge import KnowledgeBase, load_or_raise
 from bot.config import Settings
-from bot.engine import ANSWER, ESCALATE, SUGGEST, Engine, escalation_text
 from bot.i18n import LANGUAGES, format_number
-from bot.knowledge import KnowledgeBase, load_or_raise
-from bot.storage import Storage
+from bot.store.storage import Storage
+from bot.telegram.app import NETWORK_RETRIES, build_application, register_commands
 from handlers import texts
 from handlers.rules import MAX_QUESTION_LENGTH
 from tests.botapi_double import BOT_USERNAME, BotApiDouble, Call, make_user, polling
@@ -274,7 +274,7 @@ async def test_escalation_offers_the_team_and_is_logged(bot: RunningBot):
 
 
 async def test_a_burst_of_users_each_get_buttons_for_their_own_question(bot: RunningBot):
-    """Questions asked at the same moment are logged together (bot.group_commit): every user's
+    """Questions asked at the same moment are logged together (bot.store.group_commit): every user's
     "Ask the team" button still names that user's own question."""
     asked = {
         1000 + i: f"{question} ({i})"
@@ -394,7 +394,7 @@ async def test_command_menus_in_each_language(bot: RunningBot, caplog):
     assert bot.api.commands_for("") == menus["fr"]  # everyone else: the default language
 
     bot.api.fail_next("setMyCommands", 500, count=4)
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.app"):
         await register_commands(bot.application)  # logged, not raised
     assert "could not set the fr command menu" in caplog.text
 

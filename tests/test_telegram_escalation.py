@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.engine import Engine
-from bot.tickets import ANSWERED, OPEN, TicketDesk
+from bot.answering.engine import Engine
+from bot.desk.tickets import ANSWERED, OPEN, TicketDesk
 from handlers import texts
 from tests.botapi_double import BotApiDouble, make_user
 from tests.test_telegram_conversation import (

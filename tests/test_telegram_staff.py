@@ -20,11 +20,11 @@ import pytest
 import pytest_asyncio
 from telegram.ext import CallbackContext
 
-from bot.app import NETWORK_RETRIES
+from bot.answering.engine import ESCALATE, Engine
 from bot.config import ConfigError, Settings
-from bot.engine import ESCALATE, Engine
+from bot.desk.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, TicketDesk
 from bot.i18n import format_duration, format_number
-from bot.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, TicketDesk
+from bot.telegram.app import NETWORK_RETRIES
 from handlers import callbacks, keyboards, texts
 from handlers.common import DESK
 from tests.botapi_double import BotApiDouble, Call, make_user

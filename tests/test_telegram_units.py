@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.engine import Engine
+from bot.answering.knowledge import load_or_raise
+from bot.answering.language import LanguageGuess
+from bot.answering.matcher import Candidate
 from bot.config import Settings
-from bot.engine import Engine
 from bot.formatting import MESSAGE_LIMIT, escape, split_html, utf16_length
 from bot.i18n import format_number
-from bot.knowledge import load_or_raise
-from bot.language import LanguageGuess
 from bot.logs import JsonFormatter, token_secrets
-from bot.matcher import Candidate
-from bot.retention import DAY, purge_question_log
-from bot.storage import Storage
+from bot.store.retention import DAY, purge_question_log
+from bot.store.storage import Storage
 from handlers import callbacks, keyboards, texts
 from handlers.rules import (
     EMPTY,
@@ -354,13 +354,13 @@ def test_log_lines_are_one_json_object_each_with_extras_and_tracebacks():
         raise ValueError("bad 123:ABCDEFGHIJ")
     except ValueError:
         record = logging.LogRecord(
-            "bot.app", logging.ERROR, __file__, 1, "two\nlines", (), sys.exc_info()
+            "bot.telegram.app", logging.ERROR, __file__, 1, "two\nlines", (), sys.exc_info()
         )
     record.update_id = 42
     line = formatter.format(record)
     assert "\n" not in line
     fields = json.loads(line)
-    assert fields["level"] == "ERROR" and fields["logger"] == "bot.app"
+    assert fields["level"] == "ERROR" and fields["logger"] == "bot.telegram.app"
     assert fields["msg"] == "two\nlines" and fields["update_id"] == 42
     assert fields["ts"].endswith("Z")
     assert "ValueError: bad [redacted]" in fields["exc"]
@@ -388,7 +388,7 @@ def test_only_the_wiring_and_the_handlers_import_telegram():
 
     root = Path(__file__).resolve().parent.parent / "bot"
     importers = set()
-    for path in root.glob("*.py"):
+    for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = (
                 [a.name for a in node.names]
@@ -398,6 +398,7 @@ def test_only_the_wiring_and_the_handlers_import_telegram():
                 else []
             )
             if any(n == "telegram" or n.startswith("telegram.") for n in names):
-                importers.add(path.name)
-    # the wiring: the Application (app.py) and the HTTP client it is built with (transport.py)
-    assert importers == {"app.py", "transport.py"}
+                importers.add(path.relative_to(root).as_posix())
+    # the wiring (bot/telegram/: the Application, the HTTP client it is built with) and no other
+    assert "telegram/app.py" in importers
+    assert all(path.startswith("telegram/") for path in importers), importers

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST
-from bot.matcher import Candidate
-from bot.storage import Storage
-from bot.tickets import (
+from bot.answering.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST
+from bot.answering.matcher import Candidate
+from bot.desk.tickets import (
     ANSWERED,
     CLOSED,
     DAY,
@@ -36,6 +35,7 @@ from bot.tickets import (
     group_questions,
     unanswered_report,
 )
+from bot.store.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 ALICE = Requester(101, "Alice Martin", "alice_m")
@@ -403,8 +403,8 @@ def test_a_ticket_survives_sigkill_right_after_escalate(db_path: Path):
     script = textwrap.dedent(
         f"""
         import sys, time
-        from bot.storage import Storage
-        from bot.tickets import Requester, TicketDesk
+        from bot.store.storage import Storage
+        from bot.desk.tickets import Requester, TicketDesk
         desk = TicketDesk(Storage({str(db_path)!r}))
         ticket = desk.escalate(Requester(7, "Kill Me"), 7, "de", "Wann öffnet KMØ?", [])
         print(ticket.id, flush=True)

@@ -1,4 +1,4 @@
-"""bot.transport.AiohttpRequest: the bot's HTTP client keeps python-telegram-bot's contract.
+"""transport.AiohttpRequest: the bot's HTTP client keeps python-telegram-bot's contract.
 
 Through a real `telegram.Bot` and real HTTP against the Bot API double (and two bare sockets
 for the failures): what the Bot API receives, and the exceptions PTB's callers rely on
@@ -19,7 +19,7 @@ import pytest
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 
 TOKEN = "5151:TRANSPORT-token-never-real"
 CHAT = 4242

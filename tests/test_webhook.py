@@ -21,8 +21,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.answering.knowledge import load_or_raise
 from bot.cli import main
-from bot.knowledge import load_or_raise
 from tests.botapi_double import BotApiDouble
 from tests.test_telegram_restart import FAQBOT, TOKEN, bot_environment, stop
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.knowledge import LANGUAGES
+from bot.answering.knowledge import LANGUAGES
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ import gc
 from dataclasses import dataclass, field
 from itertools import chain
 
-from bot.i18n import gettext_for
-from bot.knowledge import LANGUAGES, KnowledgeBase
-from bot.language import LanguageGuess, detect_language, vocabulary_lexicon
-from bot.matcher import (
+from bot.answering.knowledge import LANGUAGES, KnowledgeBase
+from bot.answering.language import LanguageGuess, detect_language, vocabulary_lexicon
+from bot.answering.matcher import (
     Candidate,
     MatchIndex,
     MatchSettings,
@@ -23,7 +22,8 @@ from bot.matcher import (
     match,
     years_in,
 )
-from bot.text import QUESTION_WORDS, tokens, words
+from bot.answering.text import QUESTION_WORDS, tokens, words
+from bot.i18n import gettext_for
 
 ANSWER, SUGGEST, ESCALATE, SMALLTALK = "answer", "suggest", "escalate", "smalltalk"
 MAX_SUGGESTIONS = 3

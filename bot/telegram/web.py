@@ -38,7 +38,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from bot.metrics import Metrics
-from bot.storage import Storage
+from bot.store.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class WebhookHandler(_Handler):
                 self._finish_with(HTTPStatus.BAD_REQUEST, "bad_request")
                 return
             # A real update this python-telegram-bot cannot parse (a newer Bot API field…):
-            # skipped with 200, as in polling (bot.transport.TolerantBot), so that Telegram does
+            # skipped with 200, as in polling (transport.TolerantBot), so that Telegram does
             # not deliver it again and again.
             log.warning(
                 "webhook: update %d could not be read (%s); skipped", update_id, type(exc).__name__

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.text import STOPWORDS, TokenCache, fold
+from bot.answering.text import STOPWORDS, TokenCache, fold
 
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
@@ -127,7 +127,7 @@ class MatchIndex:
     def __post_init__(self) -> None:
         # Questions repeat words; caching vocabulary look-ups keeps the hot path short. A plain
         # dict, not functools.lru_cache on a bound method: that would make the index a
-        # reference cycle, which only the cyclic collector frees (see `bot.engine.settle`).
+        # reference cycle, which only the cyclic collector frees (see `engine.settle`).
         self._near: dict[str, tuple[tuple[str, float], ...]] = {}
 
     def neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
@@ -226,7 +226,7 @@ def build_index(
 
 
 def question_weights(index: MatchIndex, words: Sequence[str]) -> dict[str, float]:
-    """Each content word of the question (`bot.text.tokens`) with the weight it carries."""
+    """Each content word of the question (`text.tokens`) with the weight it carries."""
     weights: dict[str, float] = {}
     for word in words:
         if is_out_of_scope_cue(word, index.out_of_scope):

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.text import fold
+from bot.answering.text import fold
 
 LANGUAGES = ("fr", "de", "en")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from bot.storage import Storage
+from bot.store.storage import Storage
 
 RETENTION_DAYS = 365
 DAY = 86400.0

@@ -21,7 +21,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TOPIC_FIELDS = {"id", "name", "order"}
 _ENTRY_FIELDS = {"id", "questions", "answer", "related", "source"}
 
-DEFAULT_FAQ_DIR = Path(__file__).resolve().parent.parent / "faq"
+DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[2] / "faq"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Two ways to receive updates:
 * long polling (`faqbot run`, the default): PTB's `run_polling`, whose stop signals (SIGINT,
   SIGTERM) stop fetching, handle every update already fetched, then shut down;
 * webhook (`faqbot run --webhook`): PTB's "custom webhook bot" pattern, the Application built
-  with `updater(None)` and our own tornado server (`bot.web`, where the choice is explained)
+  with `updater(None)` and our own tornado server (`web.py`, where the choice is explained)
   serving `POST /telegram`, `/healthz` and `/metrics`. On SIGTERM or SIGINT the server stops
   accepting, then `Application.stop()` handles every update already received and waits for
   running jobs before the process exits.
@@ -46,17 +46,17 @@ from telegram.ext import (
     filters,
 )
 
+from bot.answering.engine import Engine
 from bot.config import ServiceError, Settings
-from bot.engine import Engine
-from bot.group_commit import GroupCommit
+from bot.desk.tickets import TicketDesk
 from bot.i18n import LANGUAGES
 from bot.metrics import Metrics
 from bot.pidfile import remove_pid_file, write_pid_file
-from bot.retention import purge_question_log
-from bot.storage import Storage
-from bot.tickets import TicketDesk
-from bot.transport import AiohttpRequest, TolerantBot
-from bot.web import WEBHOOK_PATH, Health, Webhook, WebServer
+from bot.store.group_commit import GroupCommit
+from bot.store.retention import purge_question_log
+from bot.store.storage import Storage
+from bot.telegram.transport import AiohttpRequest, TolerantBot
+from bot.telegram.web import WEBHOOK_PATH, Health, Webhook, WebServer
 from handlers import callbacks, conversation, escalation, forget, staff, topics
 from handlers.common import (
     DESK,
@@ -253,7 +253,7 @@ def build_application(
         settings.token,
         base_url=f"{settings.api_url}/bot",
         base_file_url=f"{settings.api_url}/file/bot",
-        # aiohttp instead of httpx: half the CPU per update (see bot.transport).
+        # aiohttp instead of httpx: half the CPU per update (see bot.telegram.transport).
         request=AiohttpRequest(connection_pool_size=CONNECTION_POOL_SIZE),
         get_updates_request=AiohttpRequest(),
         defaults=Defaults(parse_mode=ParseMode.HTML),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.engine import ANSWER, Engine, Thresholds
-from bot.knowledge import LANGUAGES, LoadResult, Problem, load_knowledge_base
+from bot.answering.engine import ANSWER, Engine, Thresholds
+from bot.answering.knowledge import LANGUAGES, LoadResult, Problem, load_knowledge_base
 
 
 def check_knowledge_base(path: str | Path, thresholds: Thresholds | None = None) -> LoadResult:

@@ -211,7 +211,7 @@ class Storage:
         return self.log_questions([question])[0]
 
     def log_questions(self, questions: Sequence[LoggedQuestion]) -> list[int]:
-        """Log several questions in one transaction (see bot.group_commit); their ids, in order."""
+        """Log several questions in one transaction (see group_commit); their ids, in order."""
         now = time.time()
         with self.transaction() as db:
             return [

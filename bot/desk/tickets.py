@@ -32,12 +32,12 @@ from typing import Protocol
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.engine import ESCALATE, SUGGEST
+from bot.answering.engine import ESCALATE, SUGGEST
+from bot.answering.knowledge import LANGUAGES
+from bot.answering.matcher import Candidate
+from bot.answering.text import STOPWORDS, fold, tokens
 from bot.i18n import gettext_for
-from bot.knowledge import LANGUAGES
-from bot.matcher import Candidate
-from bot.storage import Storage
-from bot.text import STOPWORDS, fold, tokens
+from bot.store.storage import Storage
 
 OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
 STATUSES = (OPEN, ANSWERED, CLOSED)
@@ -661,7 +661,7 @@ def _is_banned(db: sqlite3.Connection, user_id: int) -> bool:
 # Two phrasings belong together when their similarity (0-100) reaches this. The similarity is
 # the mean of rapidfuzz's token_set_ratio (forgives word order and extra words) and
 # token_sort_ratio (keeps a one-word question from absorbing every question containing that
-# word), on content words only (`bot.text.tokens`): "prix" and "tarif" never meet, "horaires
+# word), on content words only (`answering.text.tokens`): "prix" and "tarif" never meet, "horaires
 # KMØ" and "kmo horaires d'ouverture" do.
 GROUP_THRESHOLD = 80.0
 

@@ -1,0 +1,1 @@
+"""The answer engine: normalising, language, matching, decisions; the FAQ loaded and checked."""

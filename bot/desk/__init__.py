@@ -1,0 +1,1 @@
+"""The staff desk: tickets, their cards and reports."""

@@ -1,0 +1,1 @@
+"""The one SQLite database: schema, connections, group commit, retention."""

@@ -1,0 +1,1 @@
+"""The Telegram side: the Application wiring, the HTTP transport, the web server."""
