@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.knowledge import load_or_raise
+from bot.answering.knowledge import load_or_raise
 from tests.botapi_double import BotApiDouble, make_user
 from tests.test_faults import ticket_number
 from tests.test_telegram_restart import TOKEN, arrived
