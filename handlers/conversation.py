@@ -225,15 +225,31 @@ async def pick_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def record_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """👍/👎 (`fb:<1|0>:<lang>:<id>`): store it for FAQ editors; one vote per answer message."""
+    """👍/👎 (`fb:<1|0>:<lang>:<id>`): store it for FAQ editors. One vote per user and answer
+    message, however often it is tapped; a later 👎 replaces a 👍. Only the entry the message
+    answers can be voted on: a button that is not among the message's own (a forged callback
+    naming another entry) is refused, unless it repeats the entry already voted on there."""
     query = update.callback_query
     helpful, language, entry_id = context.matches[0].groups()
-    if entry_id not in engine_of(context).kb.entries:
+    message = query.message
+    if entry_id not in engine_of(context).kb.entries or message is None:
         await query.answer(texts.expired_button(language))
         return
-    await asyncio.to_thread(
-        storage_of(context).add_feedback, query.from_user.id, entry_id, language, helpful == "1"
+    own = message.is_accessible and query.data in keyboards.callback_data(message.reply_markup)
+    counted = await asyncio.to_thread(
+        storage_of(context).vote,
+        query.from_user.id,
+        message.chat.id,
+        message.message_id,
+        entry_id,
+        language,
+        helpful == "1",
+        may_create=own,
     )
+    if not counted:
+        log.debug("feedback refused: %r is not a button of that answer", query.data)
+        await query.answer(texts.expired_button(language))
+        return
     await query.answer(texts.feedback_thanks(language, helpful == "1"))
     await drop_buttons(query, callbacks.FEEDBACK_PREFIX)
 

@@ -87,6 +87,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tickets ADD COLUMN digested INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5 (privacy; after the lead's 4 once merged): one feedback vote per user and answer
+    # message, which a later tap changes (older rows have no message and stay as they are).
+    """
+    ALTER TABLE feedback ADD COLUMN chat_id INTEGER;
+    ALTER TABLE feedback ADD COLUMN message_id INTEGER;
+    CREATE UNIQUE INDEX feedback_vote ON feedback (user_id, chat_id, message_id);
+    """,
 )
 
 
@@ -227,12 +234,48 @@ class Storage:
             ]
 
     def add_feedback(self, user_id: int | None, faq_id: str, language: str, helpful: bool) -> None:
+        """A vote tied to no message (imports, tests); `vote` is the one of answer buttons."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO feedback (user_id, faq_id, language, helpful, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (user_id, faq_id, language, int(helpful), time.time()),
             )
+
+    def vote(
+        self,
+        user_id: int,
+        chat_id: int,
+        message_id: int,
+        faq_id: str,
+        language: str,
+        helpful: bool,
+        *,
+        may_create: bool = True,
+    ) -> bool:
+        """👍/👎 of `user_id` on the answer message (`chat_id`, `message_id`): one row per user
+        and message, which a later vote replaces (an upsert on the unique key). Only a vote on
+        the entry the first vote named counts: False (nothing written) for another entry, or
+        for a first vote when `may_create` is False (the button is not the message's own)."""
+        now = time.time()
+        with self.transaction() as db:
+            if may_create:
+                cursor = db.execute(
+                    "INSERT INTO feedback"
+                    " (user_id, chat_id, message_id, faq_id, language, helpful, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET"
+                    " helpful = excluded.helpful, language = excluded.language,"
+                    " created_at = excluded.created_at WHERE feedback.faq_id = excluded.faq_id",
+                    (user_id, chat_id, message_id, faq_id, language, int(helpful), now),
+                )
+            else:
+                cursor = db.execute(
+                    "UPDATE feedback SET helpful = ?, language = ?, created_at = ?"
+                    " WHERE user_id = ? AND chat_id = ? AND message_id = ? AND faq_id = ?",
+                    (int(helpful), language, now, user_id, chat_id, message_id, faq_id),
+                )
+            return cursor.rowcount == 1
 
     def question_stats(self) -> QuestionStats:
         rows = self.query(
