@@ -119,7 +119,7 @@ async def hand_over(
         await send_html(update, context, texts.ticket_banned(ui_language))
         return
     except LimitReached as exc:
-        log.info("ticket refused for user %s: %s", user.id, exc)
+        log.info("ticket refused: %s", exc)
         await send_html(update, context, texts.ticket_limit(ui_language))
         return
     log.info("ticket #%d created (%s)", ticket.id, language)
