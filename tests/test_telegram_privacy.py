@@ -7,15 +7,20 @@ The real Application polls the Bot API double (see tests/test_telegram_conversat
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from bot.answering.engine import Engine
+from bot.answering.engine import ESCALATE, Engine
+from bot.store.retention import purge_question_log
+from bot.store.storage import Storage
 from handlers import texts
-from tests.botapi_double import BotApiDouble
+from tests.botapi_double import BotApiDouble, make_user
 from tests.test_telegram_conversation import (
     ANNA,
     RunningBot,
@@ -23,6 +28,8 @@ from tests.test_telegram_conversation import (
     engine,  # noqa: F401  (the module-scoped fixture)
     running_bot,
 )
+from tests.test_telegram_escalation import HANS, ask, eventually, staff_reply
+from tests.test_telegram_staff import ANNA_USER, desk, raw_bytes, settled
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 
@@ -100,3 +107,61 @@ async def test_a_forged_vote_for_another_entry_than_the_answer_is_refused(bot: R
     forged = await bot.tap(ANNA, help_message, "fb:0:en:kmo-what")
     assert forged.params.get("text") == texts.expired_button("en")
     assert len(votes(bot)) == 1
+
+
+# ---------------------------------------------------------------------------- erasure
+
+
+async def test_forget_leaves_nothing_in_the_file_or_the_wal_once_a_reader_lets_go(
+    bot: RunningBot,
+):
+    """A backup or `faqbot report` reading the database when the user sends /forget keeps
+    the WAL from being emptied; once it is done, the user's words leave both files."""
+    user = make_user(HANS, "Xanthippe", "xanthippe_ygg", "de", last_name="Yggdrasil")
+    words = ["Quokkaquartier", "Wombatweiche", "Okapiofen", "Xanthippe", "Yggdrasil"]
+    words.append("xanthippe_ygg")
+    await bot.send(HANS, "Was ist KMØ beim Quokkaquartier?", user=user)
+    _, card = await ask(bot, HANS, "Quokkaquartier: wo kann ich parken?", user)
+    staff_reply(bot, "Okapiofen, am Bahnhof.", card["message_id"])
+    [*_, answer] = await bot.api.wait_for_message(HANS, count=3)
+    await eventually(lambda: desk(bot).messages(1)[-1].user_chat_message_id is not None)
+    await bot.send(HANS, "Wombatweiche?", user=user, reply_to=answer.result["message_id"])
+    await settled(bot)
+    path = bot.storage.path
+    assert [w for w in words if w.encode() not in raw_bytes(path)] == []  # the check can see
+
+    reader = sqlite3.connect(path)  # another process's read transaction (a backup)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM tickets").fetchone() == (1,)
+    question = await bot.command(HANS, "forget", user=user)
+    done = await bot.tap_and_wait_edit(HANS, question, "fg:yes", user=user)
+    assert done["text"] == texts.forgotten("de")
+    assert bot.storage.query("SELECT * FROM tickets") == []
+    reader.close()
+
+    # A little more traffic from someone else, then the text is gone from both files.
+    await bot.send(ANNA, "What is KMØ?")
+    await ask(bot, ANNA, "Où garer mon vélo à Mulhouse ?", ANNA_USER)
+    for _ in range(100):
+        left = [w for w in words if w.encode() in raw_bytes(path)]
+        if not left:
+            break
+        await asyncio.sleep(0.1)
+    assert left == [], f"still in {path.name} or its -wal after /forget"
+
+
+def test_the_daily_purge_neither_waits_for_a_reader_nor_leaves_the_text_behind(tmp_path: Path):
+    storage = Storage(tmp_path / "faqbot.sqlite3")
+    storage.log_question(ANNA, "fr", "Tamanoir-Confidentiel " * 40, ESCALATE, None, 0)
+    reader = sqlite3.connect(storage.path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT * FROM questions").fetchall()
+    started = time.monotonic()
+    assert purge_question_log(storage, older_than_days=1, now=time.time() + 2 * 86400) == 1
+    assert time.monotonic() - started < 1  # every other write waits meanwhile
+    assert storage.erasure_pending
+    reader.close()
+    assert storage.complete_erasure() is True
+    assert not storage.erasure_pending
+    assert b"Tamanoir" not in raw_bytes(storage.path)
+    storage.close()

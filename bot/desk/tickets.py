@@ -599,7 +599,7 @@ class TicketDesk:
                 "DELETE FROM tickets WHERE status = ? AND closed_at < ?", (CLOSED, cutoff)
             ).rowcount
         if count:
-            self.storage.checkpoint()
+            self.storage.erase()
         return count
 
     # Helpers --------------------------------------------------------------------------------

@@ -134,6 +134,10 @@ class Storage:
             self.db.execute("PRAGMA secure_delete=ON")  # /forget leaves no text in free pages
             self._lock = threading.RLock()
             self._languages: dict[int, str | None] = {}
+            # Deleted text may still be in the WAL (see `erase`). A WAL that outlived its
+            # process (a crash) may hold anything: empty it at the first chance.
+            wal = Path(f"{path}-wal")
+            self.erasure_pending = wal.exists() and wal.stat().st_size > 0
             self.migrate()
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
@@ -287,7 +291,9 @@ class Storage:
         """Delete what is stored about a user: preferences, questions, feedback, tickets' text.
 
         A ban survives as a bare `users` row (the id and the flag, no text), or /forget would
-        lift it. Returns False if the text may still linger in the WAL (see `checkpoint`).
+        lift it. Returns False if the text may still linger in the WAL because another
+        connection is reading (see `checkpoint`): `erasure_pending` is then set until
+        `complete_erasure` succeeds (the bot retries every few seconds).
         """
         with self.transaction() as db:
             banned = db.execute(
@@ -310,16 +316,34 @@ class Storage:
                 (user_id,),
             )
             db.execute("DELETE FROM tickets WHERE user_id = ?", (user_id,))
-        return self.checkpoint()
+        return self.erase()
+
+    def erase(self) -> bool:
+        """After deleting text: make sure it leaves the file and the WAL, now if no other
+        connection is reading, else at a later `complete_erasure` (`erasure_pending`)."""
+        self.erasure_pending = True
+        return self.complete_erasure()
+
+    def complete_erasure(self) -> bool:
+        """Finish a pending erasure: empty the WAL into the file (secure_delete has zeroed the
+        deleted rows and freed pages). True when nothing deleted is left in either file."""
+        if self.checkpoint():
+            self.erasure_pending = False
+        return not self.erasure_pending
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the file and empty it, so deleted text survives in neither.
 
         secure_delete zeroes deleted rows in the file, but the WAL still holds the pages as
         they were written until a checkpoint truncates it. False when another connection's
-        open read kept the checkpoint from completing (after the busy timeout): the text
-        then goes at the next complete checkpoint.
+        open read keeps the checkpoint from completing: the attempt does not wait for it (the
+        busy timeout is off meanwhile), because every other write waits for this lock.
         """
         with self._lock:
-            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            (timeout,) = self.db.execute("PRAGMA busy_timeout").fetchone()
+            self.db.execute("PRAGMA busy_timeout = 0")
+            try:
+                busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
         return busy == 0
