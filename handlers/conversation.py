@@ -17,7 +17,7 @@ from bot.answering.engine import ANSWER, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
 from bot.store.storage import LoggedQuestion
-from handlers import callbacks, keyboards, texts
+from handlers import callbacks, escalation, keyboards, texts
 from handlers.common import (
     edit_html,
     engine_of,
@@ -42,6 +42,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: welcome and language picker. `/start <topic or entry id>` (deep links from QR
     codes on posters) opens that topic or answer directly."""
     language = await user_language(update, context)
+    if context.args and context.args[0] == escalation.ASK_PAYLOAD:
+        await escalation.ask_pending(update, context, language)
+        return
     if context.args and await open_deep_link(update, context, context.args[0], language):
         return
     user = update.effective_user

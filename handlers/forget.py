@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 
 from handlers import keyboards, texts
 from handlers.common import edit_html, send_html, settings_of, storage_of, user_language
-from handlers.escalation import desk_of
+from handlers.escalation import PENDING_QUESTION, desk_of
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ async def confirm_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await edit_html(update, context, texts.forget_cancelled(language))
         return
     user_id = query.from_user.id
+    if context.user_data:
+        context.user_data.pop(PENDING_QUESTION, None)  # a question asked in a group, unsent
     staff_copies = await asyncio.to_thread(desk_of(context).staff_copies_of, user_id)
     complete = await asyncio.to_thread(storage_of(context).forget_user, user_id)
     if complete:

@@ -170,6 +170,35 @@ def ticket_created(language: str, ticket_id: int) -> str:
     )
 
 
+def asked_in_group(language: str, title: str, question: str) -> str:
+    """The private message to a user who asked the team in a group: which question it is."""
+    _ = gettext_for(language)
+    intro = _("You asked the team in the group “{title}”:").format(title=title)
+    return escape(intro) + "\n\n" + escape(question)
+
+
+def written_privately(language: str, name: str) -> str:
+    """In the group: the team's answer goes to the user's private chat."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "{name}, I have written to you privately: the team's answer will reach you "
+            "there, not in this group."
+        ).format(name=name)
+    )
+
+
+def open_private_chat(language: str, name: str, link: str) -> str:
+    """In the group, to a user who never opened a private chat with the bot."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "{name}, the team answers privately, never in a group, and I cannot write to "
+            "you yet. Open {link} and tap Start: your question then goes to the team."
+        ).format(name=name, link=link)
+    )
+
+
 def team_unreachable(language: str, ticket_id: int) -> str:
     _ = gettext_for(language)
     return escape(
@@ -237,6 +266,11 @@ def staff_card(language: str, ticket: Ticket, details: Sequence[str] = ()) -> st
         bold(_("Ticket #{number}").format(number=ticket.id)),
         escape(_("From: {name}").format(name=who(ticket.user_name, ticket.username))),
         escape(_("Language: {language}").format(language=LANGUAGE_NAMES[ticket.language])),
+        *(
+            [escape(_("Asked in the group “{title}”").format(title=ticket.asked_in))]
+            if ticket.asked_in is not None
+            else []
+        ),
         "",
         escape(ticket.question),
         "",

@@ -18,14 +18,17 @@ import pytest_asyncio
 
 from bot.answering.engine import ESCALATE, Engine
 from bot.store.retention import purge_question_log
-from bot.store.storage import Storage
+from bot.store.storage import MIGRATIONS, Storage
 from handlers import texts
-from tests.botapi_double import BotApiDouble, make_user
+from tests.botapi_double import BOT_USERNAME, BotApiDouble, make_user
 from tests.test_telegram_conversation import (
     ANNA,
+    ESCALATING,
+    STAFF_CHAT,
     RunningBot,
     data_of,
     engine,  # noqa: F401  (the module-scoped fixture)
+    first,
     running_bot,
 )
 from tests.test_telegram_escalation import HANS, ask, eventually, staff_reply
@@ -164,4 +167,109 @@ def test_the_daily_purge_neither_waits_for_a_reader_nor_leaves_the_text_behind(t
     assert storage.complete_erasure() is True
     assert not storage.erasure_pending
     assert b"Tamanoir" not in raw_bytes(storage.path)
+    storage.close()
+
+
+# ---------------------------------------------------------------------------- groups
+
+GROUP, GROUP_TITLE = -4242, "Club des PME du Sundgau"
+
+
+async def escalated_in_group(bot: RunningBot) -> tuple[str, dict]:
+    """Anna mentions the bot in the group with a question the FAQ cannot answer: the
+    question, and the bot's reply in the group (with "Ask the team")."""
+    question = first(bot.engine, ESCALATING, ESCALATE)
+    reply = await bot.send(
+        GROUP, f"@{BOT_USERNAME} {question}", user=ANNA_USER, chat_type="group", title=GROUP_TITLE
+    )
+    assert any(d.startswith("ask:") for d in data_of(reply))
+    return question, reply
+
+
+async def tap_ask(bot: RunningBot, reply: dict) -> None:
+    [ask_button] = [d for d in data_of(reply) if d.startswith("ask:")]
+    groups = len(bot.api.sent(GROUP))
+    await bot.tap(GROUP, reply, ask_button, user=ANNA_USER)
+    await bot.api.wait_for_message(GROUP, count=groups + 1)
+
+
+async def test_asking_the_team_from_a_group_goes_on_in_the_private_chat(bot: RunningBot):
+    await bot.command(ANNA, "start", user=ANNA_USER)  # Anna has a private chat with the bot
+    question, reply = await escalated_in_group(bot)
+    in_group = len(bot.api.sent(GROUP))
+
+    await tap_ask(bot, reply)
+    [note] = bot.api.sent(GROUP)[in_group:]
+    assert note.result["text"] == texts.written_privately("fr", "Anna")
+    [*_, told, confirmation] = await bot.api.wait_for_message(ANNA, count=3)
+    assert told.result["text"] == texts.asked_in_group("fr", GROUP_TITLE, question)
+    assert told.result["text"].startswith(f"Dans le groupe «\u00a0{GROUP_TITLE}\u00a0»")
+    assert confirmation.result["text"] == texts.ticket_created("fr", 1)
+    [ticket] = bot.storage.query("SELECT chat_id, asked_in FROM tickets")
+    assert tuple(ticket) == (ANNA, GROUP_TITLE)
+    [card] = await bot.api.wait_for_message(STAFF_CHAT)
+    assert f"Posée dans le groupe «\u00a0{GROUP_TITLE}\u00a0»" in card.result["text"]
+    assert question in card.result["text"]
+
+    # The team's answer reaches Anna privately; the group sees nothing more.
+    await eventually(lambda: desk(bot).get(1).staff_message_id is not None)
+    staff_reply(bot, "Au parking de la gare, bien sûr.", card.result["message_id"])
+    [*_, answer] = await bot.api.wait_for_message(ANNA, count=4)
+    assert answer.result["text"].endswith("Au parking de la gare, bien sûr.")
+    await settled(bot)
+    assert len(bot.api.sent(GROUP)) == in_group + 1
+    assert not any("gare" in t for t in bot.api.sent_texts(GROUP))
+
+
+async def test_without_a_private_chat_the_group_gets_a_link_and_no_ticket_is_made(
+    bot: RunningBot,
+):
+    bot.api.block_chat(ANNA, "Forbidden: bot can't initiate conversation with a user")
+    question, reply = await escalated_in_group(bot)
+    in_group = len(bot.api.sent(GROUP))
+
+    await tap_ask(bot, reply)
+    [invitation] = bot.api.sent(GROUP)[in_group:]
+    link = f"https://t.me/{BOT_USERNAME}?start=ask"
+    assert invitation.result["text"] == texts.open_private_chat("fr", "Anna", link)
+    assert link in invitation.result["text"]
+    await settled(bot)
+    assert bot.storage.query("SELECT * FROM tickets") == []
+    assert bot.api.sent(STAFF_CHAT) == []
+
+    # Anna follows the link: the question she asked in the group goes to the team now.
+    bot.api.unblock_chat(ANNA)
+    told = await bot.command(ANNA, "start", "ask", user=ANNA_USER)
+    assert told["text"].endswith(question)
+    [_, confirmation] = await bot.api.wait_for_message(ANNA, count=2)
+    assert confirmation.result["text"] == texts.ticket_created("fr", 1)
+    [card] = await bot.api.wait_for_message(STAFF_CHAT)
+    assert f"Posée dans le groupe «\u00a0{GROUP_TITLE}\u00a0»" in card.result["text"]
+    [ticket] = bot.storage.query("SELECT chat_id, question FROM tickets")
+    assert tuple(ticket) == (ANNA, question)
+    assert len(bot.api.sent(GROUP)) == in_group + 1  # nothing more in the group
+
+    # The link used again (or after /forget) has no question left to send: how to use /ask.
+    again = await bot.command(ANNA, "start", "ask", user=ANNA_USER)
+    assert again["text"] == texts.ask_usage("fr")
+
+
+def test_tickets_asked_in_a_group_before_the_migration_move_to_the_private_chat(
+    tmp_path: Path,
+):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        old.executescript(script)
+    old.execute("PRAGMA user_version = 3")
+    old.execute(
+        "INSERT INTO tickets (user_id, chat_id, language, question, created_at)"
+        " VALUES (?, ?, 'fr', 'Où se garer ?', 0), (?, ?, 'fr', 'Et ici ?', 0)",
+        (ANNA, GROUP, HANS, HANS),
+    )
+    old.commit()
+    old.close()
+    storage = Storage(path)
+    rows = storage.query("SELECT user_id, chat_id FROM tickets ORDER BY id")
+    assert [tuple(r) for r in rows] == [(ANNA, ANNA), (HANS, HANS)]
     storage.close()

@@ -151,6 +151,7 @@ class Ticket:
     created_at: float
     first_answer_at: float | None
     closed_at: float | None
+    asked_in: str | None = None  # the title of the group the user asked in, if not privately
 
     @property
     def is_open(self) -> bool:
@@ -179,6 +180,7 @@ class Ticket:
             created_at=row["created_at"],
             first_answer_at=row["first_answer_at"],
             closed_at=row["closed_at"],
+            asked_in=row["asked_in"],
         )
 
 
@@ -259,8 +261,12 @@ class TicketDesk:
         language: str,
         question: str,
         guesses: Iterable[Guess] = (),
+        asked_in: str | None = None,
     ) -> Ticket:
-        """Hand a question to staff; raises `Banned` or `LimitReached` having written nothing."""
+        """Hand a question to staff; raises `Banned` or `LimitReached` having written nothing.
+
+        `chat_id` is where the team's answers go: the user's private chat, never a group
+        (`asked_in`: the group's title, for staff, when the question was asked there)."""
         question = _text(question, "question")
         if language not in LANGUAGES:
             raise ValueError(f"unknown language {language!r}")
@@ -271,7 +277,7 @@ class TicketDesk:
             self._check_may_escalate(db, user.id, now)
             cursor = db.execute(
                 "INSERT INTO tickets (user_id, chat_id, user_name, username, language, question,"
-                " guesses, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " guesses, status, created_at, asked_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user.id,
                     chat_id,
@@ -282,6 +288,7 @@ class TicketDesk:
                     stored_guesses,
                     OPEN,
                     now,
+                    asked_in,
                 ),
             )
             return self._load(db, int(cursor.lastrowid))

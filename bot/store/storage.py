@@ -88,11 +88,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tickets ADD COLUMN digested INTEGER NOT NULL DEFAULT 0;
     """,
     # 5 (privacy; after the lead's 4 once merged): one feedback vote per user and answer
-    # message, which a later tap changes (older rows have no message and stay as they are).
+    # message, which a later tap changes (older rows have no message and stay as they are);
+    # the group a ticket was asked in (its chat is the user's private chat: a group's members
+    # must never read the team's answer, so older tickets of a group move there too).
     """
     ALTER TABLE feedback ADD COLUMN chat_id INTEGER;
     ALTER TABLE feedback ADD COLUMN message_id INTEGER;
     CREATE UNIQUE INDEX feedback_vote ON feedback (user_id, chat_id, message_id);
+    ALTER TABLE tickets ADD COLUMN asked_in TEXT;
+    UPDATE tickets SET chat_id = user_id WHERE chat_id < 0;
     """,
 )
 
