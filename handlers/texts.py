@@ -110,8 +110,9 @@ def privacy_text(language: str, retention_days: int = RETENTION_DAYS) -> str:
         ).format(days=format_number(retention_days, language)),
         _(
             "If you ask the team, a ticket: your question, your name as Telegram shows it, "
-            "and the messages exchanged with the team. Closed tickets are deleted "
-            "automatically after {days} days."
+            "and the messages exchanged with the team, always in a private chat with you, "
+            "even when you asked in a group. Closed tickets are deleted automatically after "
+            "{days} days."
         ).format(days=format_number(retention_days, language)),
         _(
             "Photos, voice messages, files and locations you send are neither downloaded "
@@ -124,10 +125,11 @@ def privacy_text(language: str, retention_days: int = RETENTION_DAYS) -> str:
         "questions, your feedback and your tickets."
     )
     staff_copies = _(
-        "/forget also deletes the copies of your questions in the team's Telegram group, as "
-        "long as Telegram allows it (48 hours after they were posted). Older copies and the "
-        "team's own messages stay in that group's history: ask the team if you want them "
-        "removed."
+        "/forget also deletes the bot's messages in the team's Telegram group that show your "
+        "questions or your name (ticket cards, your follow-ups, the lists of waiting and "
+        "unanswered questions), as long as Telegram allows it (48 hours after they were "
+        "posted). Older ones and the team's own messages stay in that group's history: ask "
+        "the team if you want them removed."
     )
     return (
         bold(_("What this assistant stores"))

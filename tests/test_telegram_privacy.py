@@ -32,7 +32,15 @@ from tests.test_telegram_conversation import (
     running_bot,
 )
 from tests.test_telegram_escalation import HANS, ask, eventually, staff_reply
-from tests.test_telegram_staff import ANNA_USER, desk, raw_bytes, settled
+from tests.test_telegram_staff import (
+    ANNA_USER,
+    desk,
+    raw_bytes,
+    run_job,
+    settled,
+    staff_command,
+    staff_messages,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 
@@ -273,3 +281,63 @@ def test_tickets_asked_in_a_group_before_the_migration_move_to_the_private_chat(
     rows = storage.query("SELECT user_id, chat_id FROM tickets ORDER BY id")
     assert [tuple(r) for r in rows] == [(ANNA, ANNA), (HANS, HANS)]
     storage.close()
+
+
+# ---------------------------------------------------------------------------- staff lists
+
+
+async def test_forget_deletes_the_staff_lists_that_quote_the_user(
+    botapi: BotApiDouble,
+    engine: Engine,  # noqa: F811
+    tmp_path: Path,
+):
+    """/open, /unanswered and the digest show users' names and questions in the staff chat:
+    the ones that quote a user who sends /forget go, the others stay."""
+    async with running_bot(botapi, engine, tmp_path, digest_after_hours=0.0001) as bot:
+        secret = "Wapitiwiese"
+        hans = make_user(HANS, f"{secret}-Hans", "wapiti_h", "de")
+        await bot.send(HANS, first(bot.engine, ESCALATING, ESCALATE) + f" {secret}", user=hans)
+        await ask(bot, HANS, f"{secret}: wo parken?", hans)
+        await ask(bot, ANNA, "Où garer mon vélo à Mulhouse ?", ANNA_USER)
+        await asyncio.sleep(0.5)  # both tickets wait longer than the digest's delay now
+
+        listed = await staff_command(bot, "open")
+        assert secret in listed["text"] and "Anna" in listed["text"]
+        unanswered = await staff_command(bot, "unanswered")
+        assert secret in unanswered["text"]
+        before = len(bot.api.sent(STAFF_CHAT))
+        await run_job(bot, "digest")
+        [digest] = bot.api.sent(STAFF_CHAT)[before:]
+        assert secret in digest.result["text"]
+        await staff_command(bot, "close", "1")
+        only_anna = await staff_command(bot, "open")
+        assert secret not in only_anna["text"] and "Anna" in only_anna["text"]
+        await eventually(lambda: len(bot.storage.query("SELECT * FROM staff_lists")) >= 5)
+
+        question = await bot.command(HANS, "forget", user=hans)
+        await bot.tap_and_wait_edit(HANS, question, "fg:yes", user=hans)
+        await bot.api.wait_for(lambda c: c.method == "deleteMessages" and c.done)
+        deleted = set(bot.api.deleted_messages.get(STAFF_CHAT, {}))
+        lists = {listed["message_id"], unanswered["message_id"], digest.result["message_id"]}
+        assert lists <= deleted
+        assert [m for m in staff_messages(bot) if secret in m.get("text", "")] == []
+        assert only_anna["message_id"] in {m["message_id"] for m in staff_messages(bot)}
+        # What is left to delete for Anna is her own list only.
+        assert desk(bot).staff_copies_of(ANNA)[-1] == only_anna["message_id"]
+        assert listed["message_id"] not in desk(bot).staff_copies_of(ANNA)
+
+
+async def test_privacy_says_which_staff_messages_forget_deletes_and_where_answers_go(
+    bot: RunningBot,
+):
+    promises = {
+        "en": ("the lists of waiting and unanswered questions", "even when you asked in a group"),
+        "fr": (
+            "listes des questions en attente et sans réponse",
+            "même si vous avez posé la question dans un groupe",
+        ),
+        "de": ("die Listen wartender und unbeantworteter Fragen", "auch wenn Sie in einer Gruppe"),
+    }
+    for language, (lists, groups) in promises.items():
+        privacy = await bot.command(ANNA, "privacy", language_code=language)
+        assert lists in privacy["text"] and groups in privacy["text"], language

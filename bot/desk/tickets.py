@@ -53,6 +53,7 @@ OPEN_LIMIT, HOURLY_LIMIT = "open", "hourly"
 
 HOUR = 3600.0
 DAY = 86400.0
+DELETE_WINDOW = 48 * HOUR  # how long Telegram lets a bot delete its own messages
 FLAG_REASON_MAX = 200  # a delivery error is a short API message; keep the row small
 
 
@@ -355,18 +356,34 @@ class TicketDesk:
         return Ticket.from_row(rows[0]) if rows else None
 
     def staff_copies_of(self, user_id: int) -> list[int]:
-        """The bot's own messages in the staff chat that carry a user's words (ticket cards and
-        copied follow-ups), for /forget to delete there too. Staff answers are the team's."""
+        """The bot's own messages in the staff chat that carry a user's words or name (ticket
+        cards, copied follow-ups, the lists of `record_staff_list`), for /forget to delete
+        there too. Staff answers are the team's."""
         rows = self.storage.query(
             "SELECT staff_message_id AS id FROM tickets"
             " WHERE user_id = ? AND staff_message_id IS NOT NULL"
             " UNION SELECT m.staff_chat_message_id FROM ticket_messages m"
             " JOIN tickets t ON t.id = m.ticket_id"
             " WHERE t.user_id = ? AND m.direction IN (?, ?) AND m.staff_chat_message_id IS NOT NULL"
+            " UNION SELECT message_id FROM staff_lists WHERE user_id = ?"
             " ORDER BY id",
-            (user_id, user_id, CARD, USER),
+            (user_id, user_id, CARD, USER, user_id),
         )
         return [row[0] for row in rows]
+
+    def record_staff_list(self, message_ids: Iterable[int], user_ids: Iterable[int]) -> None:
+        """The bot posted a list in the staff chat (/open, /unanswered, the digest) as
+        `message_ids`, quoting these users' names or words: /forget deletes it there too.
+        Rows past Telegram's 48 hours are dropped: such a message can no longer be deleted."""
+        now = self.now()
+        rows = [(m, u, now) for m in message_ids for u in set(user_ids)]
+        with self.storage.transaction() as db:
+            db.execute("DELETE FROM staff_lists WHERE posted_at < ?", (now - DELETE_WINDOW,))
+            db.executemany(
+                "INSERT OR IGNORE INTO staff_lists (message_id, user_id, posted_at)"
+                " VALUES (?, ?, ?)",
+                rows,
+            )
 
     def ticket_for_user_message(self, chat_id: int, message_id: int) -> Ticket | None:
         """The ticket a message in a user's chat belongs to (a delivered answer, a notice…)."""
@@ -679,6 +696,7 @@ class AskedQuestion:
     language: str
     status: str
     created_at: float = 0.0
+    user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -691,6 +709,7 @@ class QuestionGroup:
     statuses: dict[str, int]  # escalate / suggest
     variants: tuple[str, ...]  # the other phrasings, most frequent first
     last_asked: float
+    user_ids: frozenset[int] = frozenset()  # who asked them (the staff chat's list quotes them)
 
 
 def similarity(a: str, b: str, **_: object) -> float:
@@ -736,6 +755,7 @@ def _group(members: list[AskedQuestion]) -> QuestionGroup:
         statuses=dict(Counter(m.status for m in members).most_common()),
         variants=tuple(ranked[1:]),
         last_asked=max(m.created_at for m in members),
+        user_ids=frozenset(m.user_id for m in members if m.user_id is not None),
     )
 
 
@@ -744,10 +764,14 @@ def unanswered_report(
 ) -> list[QuestionGroup]:
     """The most frequent questions the FAQ escalated or was unsure about, grouped."""
     rows = storage.query(
-        "SELECT text, language, status, created_at FROM questions WHERE status IN (?, ?)",
+        "SELECT text, language, status, created_at, user_id FROM questions"
+        " WHERE status IN (?, ?)",
         (ESCALATE, SUGGEST),
     )
-    asked = [AskedQuestion(r["text"], r["language"], r["status"], r["created_at"]) for r in rows]
+    asked = [
+        AskedQuestion(r["text"], r["language"], r["status"], r["created_at"], r["user_id"])
+        for r in rows
+    ]
     return group_questions(asked, threshold)[:limit]
 
 

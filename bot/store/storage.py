@@ -90,13 +90,22 @@ MIGRATIONS: tuple[str, ...] = (
     # 5 (privacy; after the lead's 4 once merged): one feedback vote per user and answer
     # message, which a later tap changes (older rows have no message and stay as they are);
     # the group a ticket was asked in (its chat is the user's private chat: a group's members
-    # must never read the team's answer, so older tickets of a group move there too).
+    # must never read the team's answer, so older tickets of a group move there too); the
+    # bot's list messages in the staff chat (/open, /unanswered, the digest) and the users
+    # each one quotes, for /forget to delete them there while Telegram allows it (48 h).
     """
     ALTER TABLE feedback ADD COLUMN chat_id INTEGER;
     ALTER TABLE feedback ADD COLUMN message_id INTEGER;
     CREATE UNIQUE INDEX feedback_vote ON feedback (user_id, chat_id, message_id);
     ALTER TABLE tickets ADD COLUMN asked_in TEXT;
     UPDATE tickets SET chat_id = user_id WHERE chat_id < 0;
+    CREATE TABLE staff_lists (
+        message_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        posted_at REAL NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+    );
+    CREATE INDEX staff_lists_user ON staff_lists (user_id);
     """,
 )
 
@@ -320,6 +329,11 @@ class Storage:
                 (user_id,),
             )
             db.execute("DELETE FROM tickets WHERE user_id = ?", (user_id,))
+            db.execute(  # the lists that quoted the user are deleted in the staff chat
+                "DELETE FROM staff_lists WHERE message_id IN"
+                " (SELECT message_id FROM staff_lists WHERE user_id = ?)",
+                (user_id,),
+            )
         return self.erase()
 
     def erase(self) -> bool:
