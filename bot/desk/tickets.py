@@ -764,8 +764,7 @@ def unanswered_report(
 ) -> list[QuestionGroup]:
     """The most frequent questions the FAQ escalated or was unsure about, grouped."""
     rows = storage.query(
-        "SELECT text, language, status, created_at, user_id FROM questions"
-        " WHERE status IN (?, ?)",
+        "SELECT text, language, status, created_at, user_id FROM questions WHERE status IN (?, ?)",
         (ESCALATE, SUGGEST),
     )
     asked = [
