@@ -125,18 +125,21 @@ async def send_html(
     context: ContextTypes.DEFAULT_TYPE,
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    chat_id: int | None = None,
 ) -> Message | None:
-    """Send `text` to the update's chat, split if longer than one message; the keyboard goes
-    under the last part, which is returned."""
+    """Send `text` to the update's chat (or `chat_id`), split if longer than one message; the
+    keyboard goes under the last part, which is returned."""
     chat = update.effective_chat
-    if chat is None:
+    if chat_id is None and chat is None:
         return None
+    target = chat.id if chat_id is None else chat_id
     parts = split_html(text)
     message = None
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         message = await context.bot.send_message(
-            chat.id, part, reply_markup=reply_markup if last else None
+            target, part, reply_markup=reply_markup if last else None
         )
     return message
 

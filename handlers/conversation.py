@@ -17,7 +17,7 @@ from bot.answering.engine import ANSWER, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
 from bot.store.storage import LoggedQuestion
-from handlers import callbacks, keyboards, texts
+from handlers import callbacks, escalation, keyboards, texts
 from handlers.common import (
     edit_html,
     engine_of,
@@ -42,6 +42,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: welcome and language picker. `/start <topic or entry id>` (deep links from QR
     codes on posters) opens that topic or answer directly."""
     language = await user_language(update, context)
+    if context.args and context.args[0] == escalation.ASK_PAYLOAD:
+        await escalation.ask_pending(update, context, language)
+        return
     if context.args and await open_deep_link(update, context, context.args[0], language):
         return
     user = update.effective_user
@@ -225,15 +228,31 @@ async def pick_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def record_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """👍/👎 (`fb:<1|0>:<lang>:<id>`): store it for FAQ editors; one vote per answer message."""
+    """👍/👎 (`fb:<1|0>:<lang>:<id>`): store it for FAQ editors. One vote per user and answer
+    message, however often it is tapped; a later 👎 replaces a 👍. Only the entry the message
+    answers can be voted on: a button that is not among the message's own (a forged callback
+    naming another entry) is refused, unless it repeats the entry already voted on there."""
     query = update.callback_query
     helpful, language, entry_id = context.matches[0].groups()
-    if entry_id not in engine_of(context).kb.entries:
+    message = query.message
+    if entry_id not in engine_of(context).kb.entries or message is None:
         await query.answer(texts.expired_button(language))
         return
-    await asyncio.to_thread(
-        storage_of(context).add_feedback, query.from_user.id, entry_id, language, helpful == "1"
+    own = message.is_accessible and query.data in keyboards.callback_data(message.reply_markup)
+    counted = await asyncio.to_thread(
+        storage_of(context).vote,
+        query.from_user.id,
+        message.chat.id,
+        message.message_id,
+        entry_id,
+        language,
+        helpful == "1",
+        may_create=own,
     )
+    if not counted:
+        log.debug("feedback refused: %r is not a button of that answer", query.data)
+        await query.answer(texts.expired_button(language))
+        return
     await query.answer(texts.feedback_thanks(language, helpful == "1"))
     await drop_buttons(query, callbacks.FEEDBACK_PREFIX)
 

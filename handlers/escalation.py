@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from telegram import Message, ReplyParameters, Update
-from telegram.error import TelegramError
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.answering.engine import SMALLTALK
@@ -109,16 +111,21 @@ async def hand_over(
     language: str,
     ui_language: str,
     source: str | None = None,
+    asked_in: str | None = None,
 ) -> None:
     """Create the ticket (with its card in the outbox), tell the user, send the card.
 
     A banned user, or one over the limits, is told politely and nothing reaches staff. A
     question already filed from the same `source` is not filed again: the user is reminded
-    of its ticket.
+    of its ticket. Asked in a group, all of it happens in the user's private chat (see
+    `private_chat`).
     """
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:
+        return
+    to = await private_chat(update, context, question, language, ui_language, asked_in)
+    if to is None:
         return
     desk = desk_of(context)
     decision = engine_of(context).decide(question, language=language)
@@ -127,24 +134,34 @@ async def hand_over(
     card = None if staff_chat_id is None else (lambda ticket: card_owed(context, ticket))
     try:
         ticket = await asyncio.to_thread(
-            desk.escalate, user, chat.id, language, question, guesses, source=source, card=card
+            desk.escalate,
+            user,
+            to.chat_id,
+            language,
+            question,
+            guesses,
+            to.asked_in,
+            source=source,
+            card=card,
         )
     except AlreadyFiled as exc:
-        await send_html(update, context, texts.already_filed(ui_language, exc.ticket.id))
+        already = texts.already_filed(ui_language, exc.ticket.id)
+        await send_html(update, context, already, chat_id=to.chat_id)
         return
     except Banned:
-        await send_html(update, context, texts.ticket_banned(ui_language))
+        await send_html(update, context, texts.ticket_banned(ui_language), chat_id=to.chat_id)
         return
     except LimitReached as exc:
-        log.info("ticket refused for user %s: %s", user.id, exc)
-        await send_html(update, context, texts.ticket_limit(ui_language))
+        log.info("ticket refused: %s", exc)
+        await send_html(update, context, texts.ticket_limit(ui_language), chat_id=to.chat_id)
         return
     log.info("ticket #%d created (%s)", ticket.id, language)
 
     if staff_chat_id is None:
-        notice = await send_html(update, context, texts.team_unreachable(ui_language, ticket.id))
+        notice = texts.team_unreachable(ui_language, ticket.id)
     else:
-        notice = await send_html(update, context, texts.ticket_created(ui_language, ticket.id))
+        notice = texts.ticket_created(ui_language, ticket.id)
+    notice = await send_html(update, context, notice, chat_id=to.chat_id)
     if notice is not None:
         await asyncio.to_thread(desk.record_user_notice, ticket.id, notice.message_id)
     if staff_chat_id is not None:
@@ -165,6 +182,71 @@ def card_owed(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> Owed:
         ticket_id=ticket.id,
         markup=markup,
     )
+
+
+# Asked in a group: the team's side of it stays private -----------------------------------
+
+#: `https://t.me/<bot>?start=ask`: the link a group member gets to open a private chat.
+ASK_PAYLOAD = "ask"
+#: `context.user_data` key: the question asked in a group, until that private chat is opened
+#: (memory only; /forget drops it).
+PENDING_QUESTION = "pending_question"
+
+
+@dataclass(frozen=True)
+class PrivateChat:
+    """Where a ticket's messages go (the user's private chat), and the group it came from."""
+
+    chat_id: int
+    asked_in: str | None
+
+
+async def private_chat(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: str,
+    language: str,
+    ui_language: str,
+    asked_in: str | None = None,
+) -> PrivateChat | None:
+    """The user's private chat for a ticket: a group's members must never read the team's
+    answer, nor the user's ticket. Asked in a group, the bot writes to the user privately and
+    tells the group so; a user who never opened a private chat with the bot (Telegram
+    refuses: Forbidden) gets a link in the group that opens one (`/start ask`, see
+    `ask_pending`), and no ticket is created until then (None)."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat.type == ChatType.PRIVATE:
+        return PrivateChat(chat.id, asked_in)
+    title = chat.title or ""
+    try:
+        await context.bot.send_message(user.id, texts.asked_in_group(ui_language, title, question))
+    except (Forbidden, BadRequest) as exc:
+        if isinstance(exc, BadRequest) and "chat not found" not in exc.message.lower():
+            raise
+        log.info("asked in a group, no private chat yet: %s", exc)
+        context.user_data[PENDING_QUESTION] = (question, language, title)
+        link = f"https://t.me/{context.bot.username}?start={ASK_PAYLOAD}"
+        await send_html(
+            update, context, texts.open_private_chat(ui_language, user.first_name, link)
+        )
+        return None
+    await send_html(update, context, texts.written_privately(ui_language, user.first_name))
+    return PrivateChat(user.id, title)
+
+
+async def ask_pending(update: Update, context: ContextTypes.DEFAULT_TYPE, ui_language: str) -> None:
+    """`/start ask` in a private chat (the group's link): the question asked in the group
+    goes to the team now; without one, how to use /ask."""
+    pending = context.user_data.pop(PENDING_QUESTION, None) if context.user_data else None
+    chat = update.effective_chat
+    if pending is None or chat is None or chat.type != ChatType.PRIVATE:
+        await send_html(update, context, texts.ask_usage(ui_language))
+        return
+    question, language, title = pending
+    await send_html(update, context, texts.asked_in_group(ui_language, title, question))
+    source = f"u:{update.update_id}"
+    await hand_over(update, context, question, language, ui_language, source, asked_in=title)
 
 
 async def route_user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -118,6 +118,12 @@ def menu_entry_keyboard(entry: Entry, language: str) -> InlineKeyboardMarkup:
     return _markup([[_button("« " + _("Back"), callbacks.topic(entry.topic))]])
 
 
+def callback_data(markup: InlineKeyboardMarkup | None) -> set[str]:
+    """The callback data of every button of `markup`."""
+    rows = markup.inline_keyboard if markup else ()
+    return {str(b.callback_data) for row in rows for b in row if b.callback_data is not None}
+
+
 def without_buttons(markup: InlineKeyboardMarkup | None, prefix: str) -> InlineKeyboardMarkup:
     """`markup` minus the buttons whose callback data starts with `prefix` (one-shot buttons)."""
     rows = markup.inline_keyboard if markup else ()

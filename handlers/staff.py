@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.desk.tickets import TicketNotFound, format_unanswered, unanswered_report
+from bot.formatting import split_html
 from handlers import texts
 from handlers.common import is_staff, reload_faq, settings_of, storage_of
 from handlers.escalation import (
@@ -74,6 +75,29 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, html: str) 
     await send_to_staff(context, html, reply_to=message.message_id if message else None)
 
 
+async def _post_list(
+    context: ContextTypes.DEFAULT_TYPE,
+    html: str,
+    user_ids: Iterable[int],
+    reply_to: int | None = None,
+) -> Message | None:
+    """Post a list that quotes users (their names, their questions) in the staff chat, part
+    by part, each part recorded with those users so that /forget deletes it there too (while
+    Telegram allows it, 48 hours). The last part, or None if a part could not be posted."""
+    quoted = set(user_ids)
+    parts = split_html(html)
+    posted: list[Message] = []
+    for i, part in enumerate(parts):
+        message = await send_to_staff(context, part, reply_to=reply_to if i == 0 else None)
+        if message is None:
+            break
+        posted.append(message)
+    if posted and quoted:
+        ids = [m.message_id for m in posted]
+        await asyncio.to_thread(desk_of(context).record_staff_list, ids, quoted)
+    return posted[-1] if len(posted) == len(parts) else None
+
+
 async def _usage(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> None:
     await _reply(update, context, texts.staff_usage(staff_language(context), command))
 
@@ -94,7 +118,9 @@ async def open_tickets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     listed = [(t, now - t.created_at) for t in tickets]
     undelivered = [(t, now - t.created_at) for t in flagged if not t.is_open]
     html = texts.staff_open(staff_language(context), listed, undelivered)
-    await _reply(update, context, html)
+    quoted = [t.user_id for t, _ in listed + undelivered]
+    message = update.effective_message
+    await _post_list(context, html, quoted, reply_to=message.message_id if message else None)
 
 
 @staff_only
@@ -123,9 +149,10 @@ async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 @staff_only
 async def show_unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     groups = await asyncio.to_thread(unanswered_report, storage_of(context))
-    await _reply(
-        update, context, texts.staff_unanswered(format_unanswered(groups, staff_language(context)))
-    )
+    html = texts.staff_unanswered(format_unanswered(groups, staff_language(context)))
+    quoted = [user_id for group in groups for user_id in group.user_ids]
+    message = update.effective_message
+    await _post_list(context, html, quoted, reply_to=message.message_id if message else None)
 
 
 # Acting on a ticket -------------------------------------------------------------------------
@@ -279,7 +306,7 @@ async def post_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     listed = [(ticket, now - waiting_since) for ticket, waiting_since in due]
     after = settings.digest_after_hours * HOUR
     html = texts.staff_digest(staff_language(context), after, listed)
-    if await send_to_staff(context, html) is None:
+    if await _post_list(context, html, [ticket.user_id for ticket, _ in due]) is None:
         return
     await asyncio.to_thread(desk.mark_digested, [ticket.id for ticket, _ in due])
     log.info("digest: %d ticket(s) waiting", len(due))

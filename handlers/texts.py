@@ -110,8 +110,9 @@ def privacy_text(language: str, retention_days: int = RETENTION_DAYS) -> str:
         ).format(days=format_number(retention_days, language)),
         _(
             "If you ask the team, a ticket: your question, your name as Telegram shows it, "
-            "and the messages exchanged with the team. Closed tickets are deleted "
-            "automatically after {days} days."
+            "and the messages exchanged with the team, always in a private chat with you, "
+            "even when you asked in a group. Closed tickets are deleted automatically after "
+            "{days} days."
         ).format(days=format_number(retention_days, language)),
         _(
             "Photos, voice messages, files and locations you send are neither downloaded "
@@ -124,10 +125,11 @@ def privacy_text(language: str, retention_days: int = RETENTION_DAYS) -> str:
         "questions, your feedback and your tickets."
     )
     staff_copies = _(
-        "/forget also deletes the copies of your questions in the team's Telegram group, as "
-        "long as Telegram allows it (48 hours after they were posted). Older copies and the "
-        "team's own messages stay in that group's history: ask the team if you want them "
-        "removed."
+        "/forget also deletes the bot's messages in the team's Telegram group that show your "
+        "questions or your name (ticket cards, your follow-ups, the lists of waiting and "
+        "unanswered questions), as long as Telegram allows it (48 hours after they were "
+        "posted). Older ones and the team's own messages stay in that group's history: ask "
+        "the team if you want them removed."
     )
     return (
         bold(_("What this assistant stores"))
@@ -167,6 +169,35 @@ def ticket_created(language: str, ticket_id: int) -> str:
             "Thank you, your question has been sent to the team as ticket #{number}. The "
             "answer will arrive here, in this chat."
         ).format(number=ticket_id)
+    )
+
+
+def asked_in_group(language: str, title: str, question: str) -> str:
+    """The private message to a user who asked the team in a group: which question it is."""
+    _ = gettext_for(language)
+    intro = _("You asked the team in the group “{title}”:").format(title=title)
+    return escape(intro) + "\n\n" + escape(question)
+
+
+def written_privately(language: str, name: str) -> str:
+    """In the group: the team's answer goes to the user's private chat."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "{name}, I have written to you privately: the team's answer will reach you "
+            "there, not in this group."
+        ).format(name=name)
+    )
+
+
+def open_private_chat(language: str, name: str, link: str) -> str:
+    """In the group, to a user who never opened a private chat with the bot."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "{name}, the team answers privately, never in a group, and I cannot write to "
+            "you yet. Open {link} and tap Start: your question then goes to the team."
+        ).format(name=name, link=link)
     )
 
 
@@ -266,6 +297,11 @@ def staff_card(language: str, ticket: Ticket, details: Sequence[str] = ()) -> st
         bold(_("Ticket #{number}").format(number=ticket.id)),
         escape(_("From: {name}").format(name=who(ticket.user_name, ticket.username))),
         escape(_("Language: {language}").format(language=LANGUAGE_NAMES[ticket.language])),
+        *(
+            [escape(_("Asked in the group “{title}”").format(title=ticket.asked_in))]
+            if ticket.asked_in is not None
+            else []
+        ),
         "",
         escape(ticket.question),
         "",

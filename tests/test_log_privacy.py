@@ -1,10 +1,11 @@
-"""At INFO the logs never contain what users wrote (nor their names): a whole conversation,
-every kind of message a user or staff member can send, and not one word of it in any log
-record, whichever library logged it. (The token is covered by tests/test_webhook.py and
-tests/test_telegram_restart.py, on the real process's log.)"""
+"""At INFO the logs never contain what users wrote, nor their names, nor their user ids: a
+whole conversation, every kind of message a user or staff member can send, and not one word
+of it in any log record, whichever library logged it. (The token is covered by
+tests/test_webhook.py and tests/test_telegram_restart.py, on the real process's log.)"""
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from bot.answering.engine import ESCALATE, Engine
 from bot.logs import JsonFormatter
+from handlers import texts
 from tests.botapi_double import BotApiDouble, make_user
 from tests.test_telegram_conversation import (
     ESCALATING,
@@ -27,7 +29,7 @@ from tests.test_telegram_staff import desk, reply_command, settled, staff_bot, s
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
 
-ZOE = 777
+ZOE = 6302914587  # a user id (and private chat id) no timestamp or counter can contain
 # Words that only users and staff write: none of them may reach a log line.
 NAME, LAST_NAME, USERNAME = "Zéphyrine", "Quintavalle", "zephyrine_q"
 PRIVATE = (
@@ -78,6 +80,12 @@ async def test_info_logs_hold_no_user_text_through_a_whole_conversation(
         ]
         botapi.push_edited_text(ZOE, asked, "xylophone édité", user=user)
         await staff_command(bot, "open")
+        # #2 waits for the team (the follow-up); #3 and #4 too: the limit refuses a fifth.
+        await ask(bot, ZOE, "Troisième question zinzolin ?", user)
+        await ask(bot, ZOE, "Quatrième question zinzolin ?", user)
+        refused = await bot.command(ZOE, "ask", "Cinquième question capybara ?", user=user)
+        assert refused["text"] == texts.ticket_limit("fr")
+        await staff_command(bot, "unanswered")
         await settled(bot)
         forget = await bot.command(ZOE, "forget", user=user)
         await bot.tap_and_wait_edit(ZOE, forget, "fg:yes", user=user)
@@ -92,3 +100,29 @@ async def test_info_logs_hold_no_user_text_through_a_whole_conversation(
         json.loads(line)
         for word in PRIVATE:
             assert word.lower() not in line.lower(), f"{word!r} in a log line: {line}"
+        assert str(ZOE) not in line, f"a user id in a log line: {line}"
+
+
+HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
+LEVELS_SEEN_IN_PRODUCTION = {"info", "warning", "error", "exception", "critical"}
+
+
+def test_no_log_call_at_info_or_above_names_a_user():
+    """Every path, not only the conversation's: a log call at INFO or above in the handlers
+    passes nothing whose name says it is about a user (`user.id`, `query.from_user.id`,
+    `user_id`, `ticket.user_name`...). DEBUG may (`--verbose`)."""
+    found = []
+    for path in sorted(HANDLERS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in LEVELS_SEEN_IN_PRODUCTION
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "log"
+            ):
+                continue
+            for arg in [*node.args[1:], *(k.value for k in node.keywords)]:
+                if "user" in ast.unparse(arg).lower():
+                    found.append(f"{path.name}:{node.lineno}: {ast.unparse(arg)}")
+    assert found == []

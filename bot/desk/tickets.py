@@ -55,6 +55,7 @@ OPEN_LIMIT, HOURLY_LIMIT = "open", "hourly"
 
 HOUR = 3600.0
 DAY = 86400.0
+DELETE_WINDOW = 48 * HOUR  # how long Telegram lets a bot delete its own messages
 FLAG_REASON_MAX = 200  # a delivery error is a short API message; keep the row small
 
 
@@ -162,6 +163,7 @@ class Ticket:
     created_at: float
     first_answer_at: float | None
     closed_at: float | None
+    asked_in: str | None = None  # the title of the group the user asked in, if not privately
 
     @property
     def is_open(self) -> bool:
@@ -190,6 +192,7 @@ class Ticket:
             created_at=row["created_at"],
             first_answer_at=row["first_answer_at"],
             closed_at=row["closed_at"],
+            asked_in=row["asked_in"],
         )
 
 
@@ -273,12 +276,15 @@ class TicketDesk:
         language: str,
         question: str,
         guesses: Iterable[Guess] = (),
+        asked_in: str | None = None,
         *,
         source: str | None = None,
         card: Callable[[Ticket], Owed] | None = None,
     ) -> Ticket:
         """Hand a question to staff; raises `Banned` or `LimitReached` having written nothing.
 
+        `chat_id` is where the team's answers go: the user's private chat, never a group
+        (`asked_in`: the group's title, for staff, when the question was asked there).
         `source` names what the ticket is filed from ("q:<question id>", "u:<update id>"): a
         second request from the same source raises `AlreadyFiled` with the first ticket.
         `card(ticket)` is the card owed to the staff chat, added to the outbox in the same
@@ -298,7 +304,8 @@ class TicketDesk:
             self._check_may_escalate(db, user.id, now)
             cursor = db.execute(
                 "INSERT INTO tickets (user_id, chat_id, user_name, username, language, question,"
-                " guesses, status, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " guesses, status, created_at, source, asked_in)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user.id,
                     chat_id,
@@ -310,6 +317,7 @@ class TicketDesk:
                     OPEN,
                     now,
                     source,
+                    asked_in,
                 ),
             )
             ticket = self._load(db, int(cursor.lastrowid))
@@ -398,18 +406,34 @@ class TicketDesk:
         return (ticket, message) if ticket is not None else None
 
     def staff_copies_of(self, user_id: int) -> list[int]:
-        """The bot's own messages in the staff chat that carry a user's words (ticket cards and
-        copied follow-ups), for /forget to delete there too. Staff answers are the team's."""
+        """The bot's own messages in the staff chat that carry a user's words or name (ticket
+        cards, copied follow-ups, the lists of `record_staff_list`), for /forget to delete
+        there too. Staff answers are the team's."""
         rows = self.storage.query(
             "SELECT staff_message_id AS id FROM tickets"
             " WHERE user_id = ? AND staff_message_id IS NOT NULL"
             " UNION SELECT m.staff_chat_message_id FROM ticket_messages m"
             " JOIN tickets t ON t.id = m.ticket_id"
             " WHERE t.user_id = ? AND m.direction IN (?, ?) AND m.staff_chat_message_id IS NOT NULL"
+            " UNION SELECT message_id FROM staff_lists WHERE user_id = ?"
             " ORDER BY id",
-            (user_id, user_id, CARD, USER),
+            (user_id, user_id, CARD, USER, user_id),
         )
         return [row[0] for row in rows]
+
+    def record_staff_list(self, message_ids: Iterable[int], user_ids: Iterable[int]) -> None:
+        """The bot posted a list in the staff chat (/open, /unanswered, the digest) as
+        `message_ids`, quoting these users' names or words: /forget deletes it there too.
+        Rows past Telegram's 48 hours are dropped: such a message can no longer be deleted."""
+        now = self.now()
+        rows = [(m, u, now) for m in message_ids for u in set(user_ids)]
+        with self.storage.transaction() as db:
+            db.execute("DELETE FROM staff_lists WHERE posted_at < ?", (now - DELETE_WINDOW,))
+            db.executemany(
+                "INSERT OR IGNORE INTO staff_lists (message_id, user_id, posted_at)"
+                " VALUES (?, ?, ?)",
+                rows,
+            )
 
     def ticket_for_user_message(self, chat_id: int, message_id: int) -> Ticket | None:
         """The ticket a message in a user's chat belongs to (a delivered answer, a notice…)."""
@@ -712,7 +736,7 @@ class TicketDesk:
                 "DELETE FROM tickets WHERE status = ? AND closed_at < ?", (CLOSED, cutoff)
             ).rowcount
         if count:
-            self.storage.checkpoint()
+            self.storage.erase()
         return count
 
     # Helpers --------------------------------------------------------------------------------
@@ -778,6 +802,7 @@ class AskedQuestion:
     language: str
     status: str
     created_at: float = 0.0
+    user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -790,6 +815,7 @@ class QuestionGroup:
     statuses: dict[str, int]  # escalate / suggest
     variants: tuple[str, ...]  # the other phrasings, most frequent first
     last_asked: float
+    user_ids: frozenset[int] = frozenset()  # who asked them (the staff chat's list quotes them)
 
 
 def similarity(a: str, b: str, **_: object) -> float:
@@ -835,6 +861,7 @@ def _group(members: list[AskedQuestion]) -> QuestionGroup:
         statuses=dict(Counter(m.status for m in members).most_common()),
         variants=tuple(ranked[1:]),
         last_asked=max(m.created_at for m in members),
+        user_ids=frozenset(m.user_id for m in members if m.user_id is not None),
     )
 
 
@@ -843,10 +870,13 @@ def unanswered_report(
 ) -> list[QuestionGroup]:
     """The most frequent questions the FAQ escalated or was unsure about, grouped."""
     rows = storage.query(
-        "SELECT text, language, status, created_at FROM questions WHERE status IN (?, ?)",
+        "SELECT text, language, status, created_at, user_id FROM questions WHERE status IN (?, ?)",
         (ESCALATE, SUGGEST),
     )
-    asked = [AskedQuestion(r["text"], r["language"], r["status"], r["created_at"]) for r in rows]
+    asked = [
+        AskedQuestion(r["text"], r["language"], r["status"], r["created_at"], r["user_id"])
+        for r in rows
+    ]
     return group_questions(asked, threshold)[:limit]
 
 

@@ -25,5 +25,5 @@ def purge_question_log(
         deleted = db.execute("DELETE FROM questions WHERE created_at < ?", (cutoff,)).rowcount
         deleted += db.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,)).rowcount
     if deleted:  # secure_delete zeroes the rows in the file; the checkpoint empties the WAL
-        storage.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        storage.erase()
     return deleted

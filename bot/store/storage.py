@@ -120,6 +120,26 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tickets ADD COLUMN source TEXT;
     CREATE UNIQUE INDEX tickets_source ON tickets (source);
     """,
+    # 5: one feedback vote per user and answer
+    # message, which a later tap changes (older rows have no message and stay as they are);
+    # the group a ticket was asked in (its chat is the user's private chat: a group's members
+    # must never read the team's answer, so older tickets of a group move there too); the
+    # bot's list messages in the staff chat (/open, /unanswered, the digest) and the users
+    # each one quotes, for /forget to delete them there while Telegram allows it (48 h).
+    """
+    ALTER TABLE feedback ADD COLUMN chat_id INTEGER;
+    ALTER TABLE feedback ADD COLUMN message_id INTEGER;
+    CREATE UNIQUE INDEX feedback_vote ON feedback (user_id, chat_id, message_id);
+    ALTER TABLE tickets ADD COLUMN asked_in TEXT;
+    UPDATE tickets SET chat_id = user_id WHERE chat_id < 0;
+    CREATE TABLE staff_lists (
+        message_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        posted_at REAL NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+    );
+    CREATE INDEX staff_lists_user ON staff_lists (user_id);
+    """,
 )
 
 
@@ -160,6 +180,10 @@ class Storage:
             self.db.execute("PRAGMA secure_delete=ON")  # /forget leaves no text in free pages
             self._lock = threading.RLock()
             self._languages: dict[int, str | None] = {}
+            # Deleted text may still be in the WAL (see `erase`). A WAL that outlived its
+            # process (a crash) may hold anything: empty it at the first chance.
+            wal = Path(f"{path}-wal")
+            self.erasure_pending = wal.exists() and wal.stat().st_size > 0
             self.migrate()
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
@@ -260,12 +284,48 @@ class Storage:
             ]
 
     def add_feedback(self, user_id: int | None, faq_id: str, language: str, helpful: bool) -> None:
+        """A vote tied to no message (imports, tests); `vote` is the one of answer buttons."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO feedback (user_id, faq_id, language, helpful, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (user_id, faq_id, language, int(helpful), time.time()),
             )
+
+    def vote(
+        self,
+        user_id: int,
+        chat_id: int,
+        message_id: int,
+        faq_id: str,
+        language: str,
+        helpful: bool,
+        *,
+        may_create: bool = True,
+    ) -> bool:
+        """👍/👎 of `user_id` on the answer message (`chat_id`, `message_id`): one row per user
+        and message, which a later vote replaces (an upsert on the unique key). Only a vote on
+        the entry the first vote named counts: False (nothing written) for another entry, or
+        for a first vote when `may_create` is False (the button is not the message's own)."""
+        now = time.time()
+        with self.transaction() as db:
+            if may_create:
+                cursor = db.execute(
+                    "INSERT INTO feedback"
+                    " (user_id, chat_id, message_id, faq_id, language, helpful, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET"
+                    " helpful = excluded.helpful, language = excluded.language,"
+                    " created_at = excluded.created_at WHERE feedback.faq_id = excluded.faq_id",
+                    (user_id, chat_id, message_id, faq_id, language, int(helpful), now),
+                )
+            else:
+                cursor = db.execute(
+                    "UPDATE feedback SET helpful = ?, language = ?, created_at = ?"
+                    " WHERE user_id = ? AND chat_id = ? AND message_id = ? AND faq_id = ?",
+                    (int(helpful), language, now, user_id, chat_id, message_id, faq_id),
+                )
+            return cursor.rowcount == 1
 
     def question_stats(self) -> QuestionStats:
         rows = self.query(
@@ -278,7 +338,9 @@ class Storage:
         their updates in the inbox and what the outbox holds for or about them.
 
         A ban survives as a bare `users` row (the id and the flag, no text), or /forget would
-        lift it. Returns False if the text may still linger in the WAL (see `checkpoint`).
+        lift it. Returns False if the text may still linger in the WAL because another
+        connection is reading (see `checkpoint`): `erasure_pending` is then set until
+        `complete_erasure` succeeds (the bot retries every few seconds).
         """
         with self.transaction() as db:
             banned = db.execute(
@@ -308,16 +370,39 @@ class Storage:
                 (user_id,),
             )
             db.execute("DELETE FROM tickets WHERE user_id = ?", (user_id,))
-        return self.checkpoint()
+            db.execute(  # the lists that quoted the user are deleted in the staff chat
+                "DELETE FROM staff_lists WHERE message_id IN"
+                " (SELECT message_id FROM staff_lists WHERE user_id = ?)",
+                (user_id,),
+            )
+        return self.erase()
+
+    def erase(self) -> bool:
+        """After deleting text: make sure it leaves the file and the WAL, now if no other
+        connection is reading, else at a later `complete_erasure` (`erasure_pending`)."""
+        self.erasure_pending = True
+        return self.complete_erasure()
+
+    def complete_erasure(self) -> bool:
+        """Finish a pending erasure: empty the WAL into the file (secure_delete has zeroed the
+        deleted rows and freed pages). True when nothing deleted is left in either file."""
+        if self.checkpoint():
+            self.erasure_pending = False
+        return not self.erasure_pending
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the file and empty it, so deleted text survives in neither.
 
         secure_delete zeroes deleted rows in the file, but the WAL still holds the pages as
         they were written until a checkpoint truncates it. False when another connection's
-        open read kept the checkpoint from completing (after the busy timeout): the text
-        then goes at the next complete checkpoint.
+        open read keeps the checkpoint from completing: the attempt does not wait for it (the
+        busy timeout is off meanwhile), because every other write waits for this lock.
         """
         with self._lock:
-            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            (timeout,) = self.db.execute("PRAGMA busy_timeout").fetchone()
+            self.db.execute("PRAGMA busy_timeout = 0")
+            try:
+                busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
         return busy == 0

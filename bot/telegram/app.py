@@ -315,6 +315,9 @@ def build_application(
     application.job_queue.run_repeating(
         purge_old_data, interval=PURGE_INTERVAL, first=FIRST_PURGE, name="purge"
     )
+    application.job_queue.run_repeating(
+        forget.complete_erasure, interval=forget.ERASURE_RETRY_SECONDS, first=0, name="erasure"
+    )
     if settings.staff_chat_id is not None:
         application.job_queue.run_once(escalation.post_missing_cards, when=0, name="missing cards")
         application.job_queue.run_repeating(
