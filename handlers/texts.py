@@ -676,3 +676,38 @@ def default_language_set(language: str) -> str:
 def something_went_wrong(language: str) -> str:
     _ = gettext_for(language)
     return escape(_("Sorry, something went wrong on my side. Please try again in a moment."))
+
+
+# Storage faults, told in the staff chat (handlers/ops.py, handlers/common.report_error) ------
+
+
+def staff_storage_failed(language: str, corrupted: bool, detail: str) -> str:
+    """The database stopped keeping what the bot is told; `detail` is SQLite's own words."""
+    _ = gettext_for(language)
+    if corrupted:
+        text = _(
+            "The bot's database file is damaged ({detail}). New tickets and team answers may "
+            "not be kept: restore the database from a backup."
+        )
+    else:
+        text = _(
+            "The bot cannot write to its database ({detail}). New tickets and team answers "
+            "are not kept until this is fixed (disk space, file permissions)."
+        )
+    return "⚠️ " + bold(_("Storage problem")) + "\n" + escape(text.format(detail=detail))
+
+
+def staff_storage_recovered(language: str) -> str:
+    _ = gettext_for(language)
+    return "✅ " + escape(_("The bot's database works again: tickets and answers are kept."))
+
+
+def staff_not_stored(language: str) -> str:
+    """A staff action (an answer, /close…) failed on a database error: nothing happened."""
+    _ = gettext_for(language)
+    return "⚠️ " + escape(
+        _(
+            "This could not be stored (database error), so nothing was sent or changed. "
+            "Please try again once the database works again."
+        )
+    )

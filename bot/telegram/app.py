@@ -57,7 +57,7 @@ from bot.store.retention import purge_question_log
 from bot.store.storage import Storage
 from bot.telegram.transport import AiohttpRequest, TolerantBot
 from bot.telegram.web import WEBHOOK_PATH, Health, Webhook, WebServer
-from handlers import callbacks, conversation, escalation, forget, staff, topics
+from handlers import callbacks, conversation, escalation, forget, ops, staff, topics
 from handlers.common import (
     DESK,
     ENGINE,
@@ -363,6 +363,7 @@ def build_application(
     application.job_queue.run_repeating(
         purge_old_data, interval=PURGE_INTERVAL, first=FIRST_PURGE, name="purge"
     )
+    ops.register(application)  # storage probes; staff told when storage fails and recovers
     if settings.staff_chat_id is not None:
         application.job_queue.run_once(
             escalation.post_missing_cards, when=0, data=time.time(), name="missing cards"
