@@ -119,8 +119,8 @@ async def hand_over(
         await send_html(update, context, texts.ticket_banned(ui_language))
         return
     except LimitReached as exc:
-        log.info("ticket refused for user %s: %s", user.id, exc)
-        await send_html(update, context, texts.ticket_limit(ui_language))
+        log.info("ticket refused: %s", exc)  # no user id at INFO
+        await send_html(update, context, texts.ticket_limit(ui_language, exc.kind, exc.retry_after))
         return
     log.info("ticket #%d created (%s)", ticket.id, language)
 

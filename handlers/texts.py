@@ -7,11 +7,23 @@ imports Telegram, so the texts are easy to test.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.answering.knowledge import Entry, Problem, Topic
-from bot.desk.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, DeskStats, Ticket, TicketMessage
+from bot.desk.tickets import (
+    ANSWERED,
+    CLOSED,
+    HOURLY_LIMIT,
+    OPEN,
+    OPEN_LIMIT,
+    STAFF,
+    USER,
+    DeskStats,
+    Ticket,
+    TicketMessage,
+)
 from bot.formatting import bold, escape
 from bot.i18n import LANGUAGE_NAMES, format_duration, format_number, gettext_for
 from bot.store.retention import RETENTION_DAYS
@@ -191,8 +203,19 @@ def ticket_banned(language: str) -> str:
     )
 
 
-def ticket_limit(language: str) -> str:
+def ticket_limit(language: str, kind: str = OPEN_LIMIT, retry_after: float | None = None) -> str:
+    """A refused ticket (`LimitReached`): too many waiting (OPEN_LIMIT), or too many asked in
+    the last hour (HOURLY_LIMIT: `retry_after` seconds until the next one is accepted)."""
     _ = gettext_for(language)
+    if kind == HOURLY_LIMIT:
+        # Whole minutes, rounded up: "in 1 minute" rather than "in 0 minutes" or "in 37 seconds".
+        wait = max(60, math.ceil((retry_after or 0) / 60) * 60)
+        return escape(
+            _(
+                "You have sent several questions to the team within the last hour. You can send "
+                "a new one in {duration}; the FAQ and /topics remain available."
+            ).format(duration=format_duration(wait, language))
+        )
     return escape(
         _(
             "You already have several questions waiting for the team. Please wait for their "
