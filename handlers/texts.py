@@ -24,7 +24,7 @@ from bot.desk.tickets import (
     Ticket,
     TicketMessage,
 )
-from bot.formatting import bold, escape
+from bot.formatting import bold, escape, strip_bidi
 from bot.i18n import LANGUAGE_NAMES, format_duration, format_number, gettext_for
 from bot.store.retention import RETENTION_DAYS
 
@@ -238,9 +238,10 @@ def staff_answer(language: str, answer_text: str) -> str:
 
 
 def who(user_name: str, username: str | None) -> str:
-    """How staff see a user: the name Telegram shows, and the @username if there is one."""
-    name = user_name or "?"
-    return f"{name} (@{username})" if username else name
+    """How staff see a user: the name Telegram shows, and the @username if there is one,
+    without direction controls (see `bot.formatting.strip_bidi`)."""
+    name = strip_bidi(user_name or "") or "?"
+    return f"{name} (@{strip_bidi(username)})" if username else name
 
 
 def staff_card(language: str, ticket: Ticket, details: Sequence[str] = ()) -> str:
@@ -294,7 +295,8 @@ def staff_ticket(
         )
     ]
     if ticket.assignee_name:
-        details.append(escape(_("Taken by {name}.").format(name=ticket.assignee_name)))
+        name = strip_bidi(ticket.assignee_name)
+        details.append(escape(_("Taken by {name}.").format(name=name)))
     if ticket.flagged:
         details.append("⚠️ " + escape(_("Not delivered: {reason}").format(reason=ticket.flagged)))
     authors = {STAFF: _("Team:"), USER: _("User:")}
@@ -310,6 +312,7 @@ def staff_ticket(
 
 def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(
         _("Ticket #{number}: {name} sent the FAQ answer “{question}” to the user.").format(
             number=ticket_id, name=name, question=title
@@ -358,16 +361,19 @@ def staff_delivered(language: str, ticket_id: int) -> str:
 
 def staff_taken(language: str, ticket_id: int, name: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(_("Ticket #{number} taken by {name}.").format(number=ticket_id, name=name))
 
 
 def staff_closed(language: str, ticket_id: int, name: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(_("Ticket #{number} closed by {name}.").format(number=ticket_id, name=name))
 
 
 def staff_reopened(language: str, ticket_id: int, name: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(_("Ticket #{number} reopened by {name}.").format(number=ticket_id, name=name))
 
 
@@ -421,7 +427,7 @@ def _list_line(language: str, ticket: Ticket, waited: float) -> str:
     head = f"#{ticket.id} · {format_duration(waited, language)} · "
     head += f"{who(ticket.user_name, ticket.username)} · {LANGUAGE_NAMES[ticket.language]}"
     if ticket.assignee_name:
-        head += " · " + _("taken by {name}").format(name=ticket.assignee_name)
+        head += " · " + _("taken by {name}").format(name=strip_bidi(ticket.assignee_name))
     if ticket.flagged:
         head = "⚠️ " + head
     return bold(head) + "\n" + escape(question)

@@ -38,7 +38,6 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -55,6 +54,7 @@ from bot.pidfile import remove_pid_file, write_pid_file
 from bot.store.group_commit import GroupCommit
 from bot.store.retention import purge_question_log
 from bot.store.storage import Storage
+from bot.telegram.buttons import CallbackQueryHandler  # pattern-bound: see the module
 from bot.telegram.transport import AiohttpRequest, TolerantBot
 from bot.telegram.web import WEBHOOK_PATH, Health, Webhook, WebServer
 from handlers import callbacks, conversation, escalation, forget, ops, staff, topics
