@@ -490,9 +490,15 @@ def run(settings: Settings, engine: Engine, storage: Storage) -> None:
     application.post_shutdown = service.post_shutdown
     log.info("polling %s for updates", settings.api_url)
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=STOP_SIGNALS)
+        application.run_polling(
+            allowed_updates=Update.ALL_TYPES, stop_signals=STOP_SIGNALS, close_loop=False
+        )
     except TelegramError as exc:
         raise _cannot_start(exc) from exc
+    finally:  # the HTTP clients, also when the start failed (see TolerantBot.close_transport)
+        loop = asyncio.get_event_loop()  # the one run_polling ran on, still open
+        loop.run_until_complete(application.bot.close_transport())
+        loop.close()
 
 
 def run_webhook(settings: Settings, engine: Engine, storage: Storage) -> None:
@@ -500,7 +506,14 @@ def run_webhook(settings: Settings, engine: Engine, storage: Storage) -> None:
     application = build_application(settings, engine, storage, webhook=True)
     service = Service(application, settings, webhook=True)
     log.info("webhook mode: Telegram posts to %s", settings.webhook_url)
+
+    async def serve() -> None:
+        try:
+            await service.serve_webhook()
+        finally:  # also when the start failed (see TolerantBot.close_transport)
+            await application.bot.close_transport()
+
     try:
-        asyncio.run(service.serve_webhook())
+        asyncio.run(serve())
     except TelegramError as exc:
         raise _cannot_start(exc) from exc

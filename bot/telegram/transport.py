@@ -191,6 +191,13 @@ class TolerantBot(ExtBot):
         super().__init__(*args, **kwargs)
         self._LOGGER.addFilter(hide_parse_error_data)  # once: addFilter skips a filter it has
 
+    async def close_transport(self) -> None:
+        """Close both HTTP clients, even when `initialize` failed half-way: a bad token (401)
+        or an unreachable Bot API at start leaves the bot uninitialized, so PTB's `shutdown`
+        does nothing, and aiohttp then reports "Unclosed client session" at exit."""
+        for request in self._request:
+            await request.shutdown()
+
     async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, *args, **kwargs)
         if endpoint == "getUpdates":
