@@ -166,3 +166,12 @@ async def test_reload_keeps_the_previous_faq_when_the_new_one_is_a_bomb(tmp_path
     result = await asyncio.wait_for(reload_faq(bot_data), 60)  # a guard: it takes milliseconds
     assert [p.line for p in result.errors] == [5]
     assert bot_data[ENGINE] is engine  # the previous FAQ stays live
+
+
+def test_a_faq_file_that_never_ends_is_not_read(tmp_path: Path):
+    """A symbolic link to /dev/zero has size 0 but no end: it is not a regular file."""
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    (tmp_path / "demo.yaml").write_text(ENTRY.replace("related: [RELATED]", "related: []"))
+    errors, peak = check_in_child(tmp_path)
+    assert errors == [f"{tmp_path / 'zero.yaml'}:0: error: cannot read: not a regular file"]
+    assert peak < MEMORY_BOUND, f"{peak / MB:.0f} MB"

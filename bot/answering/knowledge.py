@@ -320,19 +320,26 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
         )
         return LoadResult(None, problems)
     for file, size in sizes.items():
+        too_big = Problem(
+            "error",
+            str(file),
+            0,
+            f"the file is {_megabytes(size)}, more than the {_megabytes(MAX_FILE_BYTES)} "
+            "a FAQ file may have; not read",
+        )
         if size > MAX_FILE_BYTES:
-            problems.append(
-                Problem(
-                    "error",
-                    str(file),
-                    0,
-                    f"the file is {_megabytes(size)}, more than the {_megabytes(MAX_FILE_BYTES)} "
-                    "a FAQ file may have; not read",
-                )
-            )
+            problems.append(too_big)
+            continue
+        if not file.is_file():  # a device or a pipe named *.yaml: never read it
+            problems.append(Problem("error", str(file), 0, "cannot read: not a regular file"))
             continue
         try:
-            text = file.read_text(encoding="utf-8")
+            with file.open("rb") as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)  # the size may have changed since
+            if len(raw) > MAX_FILE_BYTES:
+                problems.append(too_big)
+                continue
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem("error", str(file), 0, f"cannot read: {exc}"))
             continue
