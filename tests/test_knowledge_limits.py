@@ -30,8 +30,9 @@ from handlers.common import ENGINE, METRICS, SETTINGS, reload_faq
 from tests.test_knowledge import ENTRY
 
 MB = 1024 * 1024
-# What loading a refused file may allocate (Python's allocations, tracemalloc): the bundled
-# FAQ of 100 KB takes about 2 MB; the refused files below would take gigabytes.
+# What checking a refused file may allocate (Python's allocations, tracemalloc, the child's
+# imports included): checking the bundled FAQ (100 KB) peaks at about 7 MB, refusing the files
+# below at 6 to 7 MB; read and walked, they would take gigabytes.
 MEMORY_BOUND = 16 * MB
 
 ALIAS_BOMB = """\
