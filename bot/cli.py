@@ -20,6 +20,7 @@ from bot.config import ConfigError, ServiceError, Settings
 from bot.desk.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
 from bot.i18n import LANGUAGES, gettext_for
 from bot.pidfile import NoRunningBot, running_bot_pid
+from bot.store.lock import exclusive_database
 from bot.store.storage import Storage, StorageError
 
 
@@ -304,14 +305,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from bot.logs import configure_logging, token_secrets
     from bot.telegram.app import run, run_webhook
 
-    secrets = [*token_secrets(settings.token), settings.webhook_secret]
-    configure_logging(args.verbose, secrets=secrets)
-    engine = settle(_load_engine(settings, None))
-    storage = Storage(settings.db_path)
-    try:
-        (run_webhook if args.webhook else run)(settings, engine, storage)
-    finally:
-        storage.close()
+    # One bot per database, for the life of the process, before anything touches the file.
+    with exclusive_database(settings.db_path):
+        secrets = [*token_secrets(settings.token), settings.webhook_secret]
+        configure_logging(args.verbose, secrets=secrets)
+        engine = settle(_load_engine(settings, None))
+        storage = Storage(settings.db_path)
+        try:
+            (run_webhook if args.webhook else run)(settings, engine, storage)
+        finally:
+            storage.close()
     return 0
 
 

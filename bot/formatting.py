@@ -24,6 +24,20 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+# Unicode's explicit direction controls: embeddings and overrides (U+202A-U+202E), isolates
+# (U+2066-U+2069), the left-to-right, right-to-left and Arabic letter marks. In a name, a
+# right-to-left override makes "Anna\u202egnp.exe" read "Annaexe.png" and can turn around
+# the rest of the line it is shown in: staff must see names as they are spelled.
+_BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+)
+
+
+def strip_bidi(text: str) -> str:
+    """`text` without the characters that change the direction of what follows them."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def bold(text: object) -> str:
     return f"<b>{escape(text)}</b>"
 

@@ -13,6 +13,9 @@ default registry: two bots built in one process (the tests build many) never col
                                                handler group included (histogram)
     faqbot_faq_entries                         entries of the FAQ being served
     faqbot_faq_reloads_total{result}           reloads (`/reload`, SIGHUP): ok or refused
+    faqbot_outbox_backlog                      messages waiting to be delivered, and the age
+    faqbot_outbox_oldest_seconds               of the oldest one (0 when none): read at each
+                                               scrape from `Metrics.backlog` when it is set
     faqbot_webhook_requests_total{result}      POSTs to the webhook: accepted, forbidden (wrong
                                                or missing secret), bad_request, unavailable,
                                                skipped (an update that could not be parsed)
@@ -86,8 +89,21 @@ class Metrics:
             self.faq_reloads.labels(result)
         for result in WEBHOOK_RESULTS:
             self.webhook_requests.labels(result)
+        self.outbox_backlog = Gauge(
+            "faqbot_outbox_backlog",
+            "Messages waiting to be delivered.",
+            registry=self.registry,
+        )
+        self.outbox_oldest_seconds = Gauge(
+            "faqbot_outbox_oldest_seconds",
+            "Age of the oldest message waiting to be delivered (0 when none).",
+            registry=self.registry,
+        )
         #: Called (in a worker thread) before each scrape to read the open-ticket count.
         self.count_open_tickets: Callable[[], int] | None = None
+        #: Called (in a worker thread) before each scrape: (messages waiting to be delivered,
+        #: age in seconds of the oldest one or None); the same callable as `web.Health`'s.
+        self.backlog: Callable[[], tuple[int, float | None]] | None = None
 
     def question(self, language: str, outcome: str) -> None:
         self.questions.labels(language, outcome).inc()
@@ -101,6 +117,10 @@ class Metrics:
         """Read what the database knows (blocking: call it from a worker thread)."""
         if self.count_open_tickets is not None:
             self.open_tickets.set(self.count_open_tickets())
+        if self.backlog is not None:
+            count, oldest = self.backlog()
+            self.outbox_backlog.set(count)
+            self.outbox_oldest_seconds.set(oldest or 0.0)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import MutableMapping
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
@@ -190,6 +191,9 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     log.error("error while handling update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    if isinstance(context.error, sqlite3.Error) and is_staff(update, context):
+        await tell_staff_not_stored(update, context)
+        return
     if update.effective_chat.type != ChatType.PRIVATE:
         return
     try:
@@ -204,6 +208,26 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         )
     except Exception as exc:  # the error handler must never raise itself
         log.warning("could not tell the user about the error: %s", exc)
+
+
+async def tell_staff_not_stored(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A staff member's answer or command met a database error: say so under their message,
+    plainly, rather than let them believe it went through (nothing was sent or changed: the
+    desk records before it sends)."""
+    message = update.effective_message
+    reply_to = (
+        ReplyParameters(message.message_id, allow_sending_without_reply=True) if message else None
+    )
+    try:
+        if update.callback_query:
+            await update.callback_query.answer()
+        await context.bot.send_message(
+            update.effective_chat.id,
+            texts.staff_not_stored(settings_of(context).default_language),
+            reply_parameters=reply_to,
+        )
+    except Exception as exc:  # the error handler must never raise itself
+        log.warning("could not tell staff that their action was not stored: %s", exc)
 
 
 async def refuse_non_question(

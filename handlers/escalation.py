@@ -152,8 +152,9 @@ async def hand_over(
         await send_html(update, context, texts.ticket_banned(ui_language), chat_id=to.chat_id)
         return
     except LimitReached as exc:
-        log.info("ticket refused: %s", exc)
-        await send_html(update, context, texts.ticket_limit(ui_language), chat_id=to.chat_id)
+        log.info("ticket refused: %s", exc)  # no user id at INFO
+        refusal = texts.ticket_limit(ui_language, exc.kind, exc.retry_after)
+        await send_html(update, context, refusal, chat_id=to.chat_id)
         return
     log.info("ticket #%d created (%s)", ticket.id, language)
 

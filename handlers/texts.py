@@ -7,12 +7,24 @@ imports Telegram, so the texts are easy to test.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.answering.knowledge import Entry, Problem, Topic
-from bot.desk.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, DeskStats, Ticket, TicketMessage
-from bot.formatting import bold, escape
+from bot.desk.tickets import (
+    ANSWERED,
+    CLOSED,
+    HOURLY_LIMIT,
+    OPEN,
+    OPEN_LIMIT,
+    STAFF,
+    USER,
+    DeskStats,
+    Ticket,
+    TicketMessage,
+)
+from bot.formatting import bold, escape, strip_bidi
 from bot.i18n import LANGUAGE_NAMES, format_duration, format_number, gettext_for
 from bot.store.retention import RETENTION_DAYS
 
@@ -251,8 +263,19 @@ def ticket_banned(language: str) -> str:
     )
 
 
-def ticket_limit(language: str) -> str:
+def ticket_limit(language: str, kind: str = OPEN_LIMIT, retry_after: float | None = None) -> str:
+    """A refused ticket (`LimitReached`): too many waiting (OPEN_LIMIT), or too many asked in
+    the last hour (HOURLY_LIMIT: `retry_after` seconds until the next one is accepted)."""
     _ = gettext_for(language)
+    if kind == HOURLY_LIMIT:
+        # Whole minutes, rounded up: "in 1 minute" rather than "in 0 minutes" or "in 37 seconds".
+        wait = max(60, math.ceil((retry_after or 0) / 60) * 60)
+        return escape(
+            _(
+                "You have sent several questions to the team within the last hour. You can send "
+                "a new one in {duration}; the FAQ and /topics remain available."
+            ).format(duration=format_duration(wait, language))
+        )
     return escape(
         _(
             "You already have several questions waiting for the team. Please wait for their "
@@ -275,9 +298,10 @@ def staff_answer(language: str, answer_text: str) -> str:
 
 
 def who(user_name: str, username: str | None) -> str:
-    """How staff see a user: the name Telegram shows, and the @username if there is one."""
-    name = user_name or "?"
-    return f"{name} (@{username})" if username else name
+    """How staff see a user: the name Telegram shows, and the @username if there is one,
+    without direction controls (see `bot.formatting.strip_bidi`)."""
+    name = strip_bidi(user_name or "") or "?"
+    return f"{name} (@{strip_bidi(username)})" if username else name
 
 
 def staff_card(language: str, ticket: Ticket, details: Sequence[str] = ()) -> str:
@@ -336,7 +360,8 @@ def staff_ticket(
         )
     ]
     if ticket.assignee_name:
-        details.append(escape(_("Taken by {name}.").format(name=ticket.assignee_name)))
+        name = strip_bidi(ticket.assignee_name)
+        details.append(escape(_("Taken by {name}.").format(name=name)))
     if ticket.flagged:
         details.append("⚠️ " + escape(_("Not delivered: {reason}").format(reason=ticket.flagged)))
     authors = {STAFF: _("Team:"), USER: _("User:")}
@@ -352,6 +377,7 @@ def staff_ticket(
 
 def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(
         _("Ticket #{number}: {name} sent the FAQ answer “{question}” to the user.").format(
             number=ticket_id, name=name, question=title
@@ -428,16 +454,19 @@ def staff_delivered(language: str, ticket_id: int) -> str:
 
 def staff_taken(language: str, ticket_id: int, name: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(_("Ticket #{number} taken by {name}.").format(number=ticket_id, name=name))
 
 
 def staff_closed(language: str, ticket_id: int, name: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(_("Ticket #{number} closed by {name}.").format(number=ticket_id, name=name))
 
 
 def staff_reopened(language: str, ticket_id: int, name: str) -> str:
     _ = gettext_for(language)
+    name = strip_bidi(name)
     return escape(_("Ticket #{number} reopened by {name}.").format(number=ticket_id, name=name))
 
 
@@ -491,7 +520,7 @@ def _list_line(language: str, ticket: Ticket, waited: float) -> str:
     head = f"#{ticket.id} · {format_duration(waited, language)} · "
     head += f"{who(ticket.user_name, ticket.username)} · {LANGUAGE_NAMES[ticket.language]}"
     if ticket.assignee_name:
-        head += " · " + _("taken by {name}").format(name=ticket.assignee_name)
+        head += " · " + _("taken by {name}").format(name=strip_bidi(ticket.assignee_name))
     if ticket.flagged:
         head = "⚠️ " + head
     return bold(head) + "\n" + escape(question)
@@ -769,3 +798,38 @@ def default_language_set(language: str) -> str:
 def something_went_wrong(language: str) -> str:
     _ = gettext_for(language)
     return escape(_("Sorry, something went wrong on my side. Please try again in a moment."))
+
+
+# Storage faults, told in the staff chat (handlers/ops.py, handlers/common.report_error) ------
+
+
+def staff_storage_failed(language: str, corrupted: bool, detail: str) -> str:
+    """The database stopped keeping what the bot is told; `detail` is SQLite's own words."""
+    _ = gettext_for(language)
+    if corrupted:
+        text = _(
+            "The bot's database file is damaged ({detail}). New tickets and team answers may "
+            "not be kept: restore the database from a backup."
+        )
+    else:
+        text = _(
+            "The bot cannot write to its database ({detail}). New tickets and team answers "
+            "are not kept until this is fixed (disk space, file permissions)."
+        )
+    return "⚠️ " + bold(_("Storage problem")) + "\n" + escape(text.format(detail=detail))
+
+
+def staff_storage_recovered(language: str) -> str:
+    _ = gettext_for(language)
+    return "✅ " + escape(_("The bot's database works again: tickets and answers are kept."))
+
+
+def staff_not_stored(language: str) -> str:
+    """A staff action (an answer, /close…) failed on a database error: nothing happened."""
+    _ = gettext_for(language)
+    return "⚠️ " + escape(
+        _(
+            "This could not be stored (database error), so nothing was sent or changed. "
+            "Please try again once the database works again."
+        )
+    )

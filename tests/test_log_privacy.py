@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.answering.engine import ESCALATE, Engine
+from bot.desk.tickets import TicketLimits
 from bot.logs import JsonFormatter
 from handlers import texts
 from tests.botapi_double import BotApiDouble, make_user
@@ -126,3 +127,29 @@ def test_no_log_call_at_info_or_above_names_a_user():
                 if "user" in ast.unparse(arg).lower():
                     found.append(f"{path.name}:{node.lineno}: {ast.unparse(arg)}")
     assert found == []
+
+
+NOEMIE = 97001  # an id found nowhere else in the bot's messages
+
+
+async def test_info_logs_do_not_name_the_user_refused_a_ticket(
+    botapi: BotApiDouble,
+    engine: Engine,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+):
+    """A user id is personal data too: the line about a refused ticket says why, not who."""
+    caplog.set_level(logging.INFO)
+    user = make_user(NOEMIE, "Noémie", language_code="fr")
+    limits = TicketLimits(max_open_per_user=1, max_per_hour=5)
+    async with staff_bot(botapi, engine, tmp_path, ticket_limits=limits) as bot:
+        await ask(bot, NOEMIE, "Question privée bergamote ?", user)
+        refused = await bot.command(NOEMIE, "ask", "Encore une question ?", user=user)
+        assert refused["text"] == texts.ticket_limit("fr")
+        await settled(bot)
+    records = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("ticket refused" in r.getMessage() for r in records)  # the line is still there
+    formatter = JsonFormatter()
+    for record in records:
+        line = formatter.format(record)
+        assert str(NOEMIE) not in line, f"a user id in a log line: {line}"

@@ -2,6 +2,12 @@
 
 Staff edit these files by hand, so loading never ends in a traceback: every problem is
 collected as a `Problem` with its file and line, and the caller decides whether it may go live.
+
+Loading is bounded, so that a mistaken or hostile file cannot exhaust the bot's memory during a
+`/reload`: at most `MAX_FILE_BYTES` per file and `MAX_FOLDER_BYTES` for the folder (checked
+from the file sizes, before reading), and no YAML aliases (`*name`): an alias repeats a node
+without copying it, and a few lines of them ("billion laughs") describe more values than any
+memory can hold once walked. The bundled FAQ is about 100 KB and uses no alias.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ _TOPIC_FIELDS = {"id", "name", "order"}
 _ENTRY_FIELDS = {"id", "questions", "answer", "related", "source", "as_of"}
 # `as_of: 2019-03`: the entry describes a project or a state at that month (see house_style).
 _AS_OF = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MAX_FILE_BYTES = 1024 * 1024
+MAX_FOLDER_BYTES = 10 * 1024 * 1024
 
 DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[2] / "faq"
 
@@ -129,6 +137,25 @@ def _nodes(node: yaml.Node, path: tuple = ()) -> Iterator[tuple[tuple, yaml.Node
             yield from _nodes(value, (*path, i))
 
 
+class _FaqLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases where they occur (see the module's docstring)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"aliases (*{event.anchor}) are not allowed in FAQ files; write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 class _FileChecker:
     """Turns one YAML file into topics and entries, reporting problems with lines."""
 
@@ -149,13 +176,16 @@ class _FileChecker:
 
     def parse(self) -> object:
         try:
-            node = yaml.compose(self.text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(self.text)
+            node = yaml.compose(self.text, Loader=_FaqLoader)
+            data = yaml.load(self.text, Loader=_FaqLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = mark.line + 1 if mark else 1
             reason = getattr(exc, "problem", None) or str(exc)
             self.problems.append(Problem("error", self.file, line, f"YAML syntax: {reason}"))
+            return None
+        except RecursionError:  # thousands of nested [ or {: PyYAML recurses once per level
+            self.problems.append(Problem("error", self.file, 1, "YAML nested too deeply"))
             return None
         if node is not None:
             self.nodes = dict(_nodes(node))
@@ -334,9 +364,45 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
 
     topics: list[Topic] = []
     entries: dict[str, Entry] = {}
+    sizes = {}
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            sizes[file] = file.stat().st_size
+        except OSError as exc:
+            problems.append(Problem("error", str(file), 0, f"cannot read: {exc}"))
+    total = sum(size for size in sizes.values() if size <= MAX_FILE_BYTES)
+    if total > MAX_FOLDER_BYTES:
+        problems.append(
+            Problem(
+                "error",
+                str(root),
+                0,
+                f"the FAQ files add up to {_megabytes(total)}, more than the "
+                f"{_megabytes(MAX_FOLDER_BYTES)} a FAQ may have; none was read",
+            )
+        )
+        return LoadResult(None, problems)
+    for file, size in sizes.items():
+        too_big = Problem(
+            "error",
+            str(file),
+            0,
+            f"the file is {_megabytes(size)}, more than the {_megabytes(MAX_FILE_BYTES)} "
+            "a FAQ file may have; not read",
+        )
+        if size > MAX_FILE_BYTES:
+            problems.append(too_big)
+            continue
+        if not file.is_file():  # a device or a pipe named *.yaml: never read it
+            problems.append(Problem("error", str(file), 0, "cannot read: not a regular file"))
+            continue
+        try:
+            with file.open("rb") as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)  # the size may have changed since
+            if len(raw) > MAX_FILE_BYTES:
+                problems.append(too_big)
+                continue
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem("error", str(file), 0, f"cannot read: {exc}"))
             continue

@@ -338,12 +338,14 @@ class TicketDesk:
         ).fetchone()
         if waiting >= self.limits.max_open_per_user:
             raise LimitReached(OPEN_LIMIT, self.limits.max_open_per_user)
+        # Tickets stamped after `now` (the clock was set back since) are not counted: counted,
+        # they would hold the limit until the clock catches up with them, hours or days away.
         recent = [
             r[0]
             for r in db.execute(
                 "SELECT created_at FROM tickets WHERE user_id = ? AND created_at > ?"
-                " ORDER BY created_at",
-                (user_id, now - HOUR),
+                " AND created_at <= ? ORDER BY created_at",
+                (user_id, now - HOUR, now),
             )
         ]
         if len(recent) >= self.limits.max_per_hour:

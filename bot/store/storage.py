@@ -140,6 +140,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX staff_lists_user ON staff_lists (user_id);
     """,
+    # 6: the table the storage health
+    # probe writes (`bot.store.health`): row 1 holds the time of the last probe; row 2 only
+    # ever exists inside a probe's rolled-back savepoint.
+    """
+    CREATE TABLE storage_probe (
+        id INTEGER PRIMARY KEY CHECK (id IN (1, 2)),
+        probed_at REAL NOT NULL,
+        room BLOB
+    );
+    INSERT INTO storage_probe (id, probed_at) VALUES (1, 0);
+    """,
 )
 
 
@@ -198,10 +209,13 @@ class Storage:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
+                self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                # A failed COMMIT leaves the transaction open; "disk full" has already rolled
+                # it back (a ROLLBACK then would hide the error behind "no transaction").
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -37,7 +37,6 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -57,11 +56,22 @@ from bot.store.group_commit import GroupCommit
 from bot.store.inbox import Inbox, Received
 from bot.store.retention import purge_question_log
 from bot.store.storage import Storage
+from bot.telegram.buttons import CallbackQueryHandler  # pattern-bound: see the module
 from bot.telegram.ratelimit import FairRateLimiter
 from bot.telegram.scheduling import PerChatUpdateProcessor
 from bot.telegram.transport import AiohttpRequest, AlreadyReceived, TolerantBot
 from bot.telegram.web import WEBHOOK_PATH, Health, Unavailable, Webhook, WebServer
-from handlers import callbacks, conversation, delivery, escalation, flood, forget, staff, topics
+from handlers import (
+    callbacks,
+    conversation,
+    delivery,
+    escalation,
+    flood,
+    forget,
+    ops,
+    staff,
+    topics,
+)
 from handlers.common import (
     DESK,
     ENGINE,
@@ -209,6 +219,7 @@ def build_application(
     metrics = Metrics()
     metrics.faq_entries.set(len(engine.kb))
     metrics.count_open_tickets = desk.count_open
+    metrics.backlog = desk.outbox.backlog
     application.bot_data.update(
         {
             ENGINE: engine,
@@ -318,6 +329,7 @@ def build_application(
     application.job_queue.run_repeating(
         forget.complete_erasure, interval=forget.ERASURE_RETRY_SECONDS, first=0, name="erasure"
     )
+    ops.register(application)  # storage probes; staff told when storage fails and recovers
     if settings.staff_chat_id is not None:
         application.job_queue.run_once(escalation.post_missing_cards, when=0, name="missing cards")
         application.job_queue.run_repeating(
@@ -350,6 +362,7 @@ class Service:
             bot_data[STORAGE],
             faq_entries=lambda: len(bot_data[ENGINE].kb),
             running=self.running,
+            backlog=bot_data[DESK].outbox.backlog,
         )
         self.port = settings.port if webhook else settings.health_port
         self.server: WebServer | None = None
@@ -495,8 +508,15 @@ def run(settings: Settings, engine: Engine, storage: Storage, *, webhook: bool =
         log.info("webhook mode: Telegram posts to %s", settings.webhook_url)
     else:
         log.info("polling %s for updates", settings.api_url)
+
+    async def serve() -> None:
+        try:
+            await service.serve()
+        finally:  # the HTTP clients, also when the start failed (TolerantBot.close_transport)
+            await application.bot.close_transport()
+
     try:
-        asyncio.run(service.serve())
+        asyncio.run(serve())
     except TelegramError as exc:
         raise _cannot_start(exc) from exc
 

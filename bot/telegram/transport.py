@@ -211,6 +211,13 @@ class TolerantBot(ExtBot):
             return {u.update_id for u in updates}
         return await self._journal(updates, raw)
 
+    async def close_transport(self) -> None:
+        """Close both HTTP clients, even when `initialize` failed half-way: a bad token (401)
+        or an unreachable Bot API at start leaves the bot uninitialized, so PTB's `shutdown`
+        does nothing, and aiohttp then reports "Unclosed client session" at exit."""
+        for request in self._request:
+            await request.shutdown()
+
     async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, *args, **kwargs)
         if endpoint == "getUpdates":

@@ -41,6 +41,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from bot.metrics import Metrics
+from bot.store.health import UNWRITABLE, StorageHealth, StorageState
 from bot.store.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -65,47 +66,91 @@ class Webhook:
     sink: Callable[[dict], Awaitable[None]]
 
 
+#: Undelivered messages older than this make the bot unhealthy ("outbox stuck").
+BACKLOG_MAX_AGE = 300.0
+
+#: `backlog() -> (count, oldest_age_seconds)`: messages waiting to be delivered, and the age of
+#: the oldest one (None when there is none). Blocking calls are fine: it runs in a thread.
+Backlog = Callable[[], "tuple[int, float | None]"]
+
+
 class Health:
-    """What `/healthz` reports: 200 when the application runs and the database answers."""
+    """What `/healthz` reports: 200 when the application runs, the database can be written and
+    is intact (`bot.store.health`), and no message has waited too long to be delivered."""
 
     def __init__(
         self,
         storage: Storage,
         faq_entries: Callable[[], int],
         running: Callable[[], bool],
+        *,
+        backlog: Backlog | None = None,
+        backlog_max_age: float = BACKLOG_MAX_AGE,
+        storage_health: StorageHealth | None = None,
     ):
         self.storage = storage
         self.faq_entries = faq_entries
         self.running = running
+        self.backlog = backlog
+        self.backlog_max_age = backlog_max_age
+        self.storage_health = storage_health or StorageHealth.of(storage)
         self.started = time.monotonic()
         self.stopping = False
 
-    async def _database_answers(self) -> bool:
+    def _probe_storage(self) -> StorageState:
+        """A real write now; the integrity check's last result (run now if there is none)."""
+        if self.storage_health.integrity_checked_at is None:
+            self.storage_health.check_integrity()
+        return self.storage_health.probe_write()
+
+    async def _storage_state(self) -> StorageState:
         try:
-            await asyncio.wait_for(
-                asyncio.to_thread(self.storage.query, "SELECT COUNT(*) FROM sqlite_master"),
-                DB_TIMEOUT,
-            )
+            return await asyncio.wait_for(asyncio.to_thread(self._probe_storage), DB_TIMEOUT)
         except Exception as exc:  # any failure means "not healthy", never a crash of the probe
             log.warning("health check: the database does not answer: %r", exc)
-            return False
-        return True
+            return StorageState(UNWRITABLE, "the database does not answer")
+
+    async def _backlog(self) -> tuple[int, float | None] | None:
+        if self.backlog is None:
+            return None
+        try:
+            count, oldest = await asyncio.wait_for(asyncio.to_thread(self.backlog), DB_TIMEOUT)
+        except Exception as exc:
+            log.warning("health check: the outbox backlog is unknown: %r", exc)
+            return None
+        return int(count), (None if oldest is None else float(oldest))
 
     async def check(self) -> tuple[int, dict]:
         """The HTTP status and the JSON body."""
-        db_ok = await self._database_answers()
+        storage = await self._storage_state()
+        backlog = await self._backlog()
         running = self.running() and not self.stopping
-        body = {
-            "status": "ok" if db_ok and running else "unavailable",
+        body: dict = {
             "faq_entries": self.faq_entries(),
-            "db": "ok" if db_ok else "error",
+            "db": "ok" if storage.ok else "error",
             "uptime_s": round(time.monotonic() - self.started, 1),
         }
+        stuck = False
+        if backlog is not None:
+            count, oldest = backlog
+            body["outbox"] = count
+            body["outbox_oldest_s"] = None if oldest is None else round(oldest, 1)
+            stuck = count > 0 and oldest is not None and oldest > self.backlog_max_age
         if not running:
-            body["reason"] = "stopping" if self.stopping else "the bot is not running"
-        elif not db_ok:
-            body["reason"] = "the database does not answer"
-        return (HTTPStatus.OK if db_ok and running else HTTPStatus.SERVICE_UNAVAILABLE), body
+            reason = "stopping" if self.stopping else "the bot is not running"
+        elif not storage.ok:
+            reason = storage.reason
+        elif stuck:
+            reason = (
+                f"the outbox is stuck: {backlog[0]} message(s) undelivered, the oldest for "
+                f"{backlog[1]:.0f} s (more than {self.backlog_max_age:.0f} s)"
+            )
+        else:
+            reason = None
+        body = {"status": "unavailable" if reason else "ok", **body}
+        if reason:
+            body["reason"] = reason
+        return (HTTPStatus.SERVICE_UNAVAILABLE if reason else HTTPStatus.OK), body
 
 
 class _Handler(RequestHandler):
