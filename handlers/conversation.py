@@ -14,7 +14,7 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.answering import dialogue
+from bot.answering.conversation import take_turn
 from bot.answering.engine import ANSWER, CLARIFY, GAP, OFF_TOPIC, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
@@ -34,7 +34,6 @@ from handlers.common import (
     user_language,
 )
 from handlers.rules import (
-    reply_language,
     strip_mention,
 )
 from handlers.topics import send_topic
@@ -156,22 +155,13 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     if await refuse_non_question(update, context, text, preferred, texts.empty(preferred)):
         return
     chat_id = update.effective_chat.id
-    now = time.time()
-    state = (await dialogue_of(context, chat_id)).current(now)
-    speaking = state.language or preferred
-
     engine = engine_of(context)
-    language = reply_language(engine.detect(text, speaking), speaking)
-    decision = engine.decide(text, language=language, default_language=speaking, state=state)
+    turn = take_turn(engine, text, await dialogue_of(context, chat_id), preferred, time.time())
+    decision, language, after_this = turn.decision, turn.decision.language, turn.state
     user_id = update.effective_user.id if update.effective_user else None
     log.debug("question from %s: %r", user_id, text)
     metrics_of(context).question(decision.language, decision.status)
     kb = engine.kb
-    shown = shown_entries(decision)
-    topic = kb.entries[shown[0]].topic if shown else None
-    after_this = dialogue.after(
-        state, status=decision.status, language=language, entries=shown, topic=topic, now=now
-    )
     remember_dialogue(context, chat_id, after_this)
     if decision.status == SMALLTALK:
         help_markup = keyboards.topics_keyboard(kb, language) if decision.kind == "help" else None
@@ -227,14 +217,6 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     else:
         markup = keyboards.escalation_keyboard(language, question_id, offer_default)
         await send_html(update, context, escape(decision.text), markup)
-
-
-def shown_entries(decision) -> tuple[str, ...]:
-    """The entries a decision shows the user: the answer (or the gap's subject), or the
-    suggestions; what a follow-up will be read against."""
-    if decision.faq_id:
-        return (decision.faq_id,)
-    return tuple(c.faq_id for c in decision.suggestions)
 
 
 async def entry_of_button(
