@@ -114,7 +114,7 @@ async def hand_over(
 
     A banned user, or one over the limits, is told politely and nothing reaches staff. A
     question already filed from the same `source` is not filed again: the user is reminded
-    of its ticket.
+    of its ticket (and may reply to the reminder as to the confirmation).
     """
     user = update.effective_user
     chat = update.effective_chat
@@ -130,7 +130,11 @@ async def hand_over(
             desk.escalate, user, chat.id, language, question, guesses, source=source, card=card
         )
     except AlreadyFiled as exc:
-        await send_html(update, context, texts.already_filed(ui_language, exc.ticket.id))
+        # Like the confirmation, a reply to this reminder is a follow-up on the ticket (also
+        # the one message about it a user may get: the request handled again after a crash).
+        notice = await send_html(update, context, texts.already_filed(ui_language, exc.ticket.id))
+        if notice is not None:
+            await asyncio.to_thread(desk.record_user_notice, exc.ticket.id, notice.message_id)
         return
     except Banned:
         await send_html(update, context, texts.ticket_banned(ui_language))
