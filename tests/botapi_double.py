@@ -860,7 +860,8 @@ class BotApiDouble:
         self._poll_generation = 0
 
         self._blocked: dict[int | str, str] = {}
-        self._fail_next: dict[str, deque[tuple[int | str, int, str | None]]] = {}
+        # method -> faults to serve: (status, retry_after, description, chat key or None)
+        self._fail_next: dict[str, deque[tuple[int | str, int, str | None, Any]]] = {}
         self._failure_p = 0.0
         self._failure_kinds: tuple[int | str, ...] = ()
         self._failure_rng = random.Random(0)
@@ -1096,12 +1097,17 @@ class BotApiDouble:
         count: int = 1,
         retry_after: int = 1,
         description: str | None = None,
+        *,
+        chat_id: Any = None,
     ) -> None:
         """Make the next ``count`` calls to ``method`` ("*" = any method but getUpdates) fail
-        with HTTP ``status`` (500, 429 with ``retry_after``, 400 ... or "timeout")."""
+        with HTTP ``status`` (500, 429 with ``retry_after``, 400 ... or "timeout").  With
+        ``chat_id``, only calls to that chat fail (e.g. a 429 for the staff group alone, while
+        private chats are served as usual)."""
         queue = self._fail_next.setdefault(method.lower(), deque())
+        chat_key = None if chat_id is None else _as_chat_key(chat_id)
         for _ in range(count):
-            queue.append((status, retry_after, description))
+            queue.append((status, retry_after, description, chat_key))
 
     def failure_rate(
         self,
@@ -1580,7 +1586,7 @@ class BotApiDouble:
             await asyncio.wait_for(self._closing.wait(), delay)
 
     async def _process(self, call: Call, handler: Callable[[Call], Any]) -> Any:
-        fault = self._pick_fault(call.method)
+        fault = self._pick_fault(call.method, call.params.get("chat_id"))
         if fault is not None:
             kind, retry_after, description = fault
             call.fault = kind
@@ -1604,13 +1610,18 @@ class BotApiDouble:
     def _is_send(method: str) -> bool:
         return method.startswith("send") or method in ("copyMessage", "forwardMessage")
 
-    def _pick_fault(self, method: str) -> tuple[int | str, int, str | None] | None:
+    def _pick_fault(
+        self, method: str, chat_id: Any = None
+    ) -> tuple[int | str, int, str | None] | None:
         for key in (method.lower(), "*"):
             if key == "*" and method == "getUpdates":
                 continue
             queue = self._fail_next.get(key)
-            if queue:
-                return queue.popleft()
+            for fault in queue or ():
+                status, retry_after, description, chat_key = fault
+                if chat_key is None or _same_chat(chat_key, chat_id):
+                    queue.remove(fault)
+                    return status, retry_after, description
         if self._failure_p > 0 and self._failure_kinds:
             if self._failure_methods is not None:
                 eligible = method.lower() in self._failure_methods

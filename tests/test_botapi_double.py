@@ -342,6 +342,19 @@ async def test_timeout_fault_raises_timed_out(botapi: BotApiDouble):
     assert botapi.sent_texts(42) == ["rapide"]
 
 
+async def test_fail_next_for_one_chat_leaves_the_others_alone(bot: Bot, botapi: BotApiDouble):
+    botapi.fail_next("sendMessage", 429, retry_after=20, chat_id=-1005550001)
+    await bot.send_message(42, "privé")  # another chat: not failed, the fault stays queued
+    with pytest.raises(RetryAfter) as raised:
+        await bot.send_message(-1005550001, "groupe")
+    assert int(raised.value._retry_after.total_seconds()) == 20
+    await bot.send_message(-1005550001, "groupe, plus tard")  # the fault was used up
+    assert botapi.sent_texts(42) == ["privé"]
+    assert botapi.sent_texts(-1005550001) == ["groupe, plus tard"]
+    [failed] = [c for c in botapi.sent(-1005550001, include_failed=True) if not c.ok]
+    assert (failed.status, failed.fault) == (429, 429)
+
+
 async def test_fail_next_500_and_failure_rate(bot: Bot, botapi: BotApiDouble):
     botapi.fail_next("sendMessage", 500, count=2)
     for _ in range(2):

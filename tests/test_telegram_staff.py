@@ -24,7 +24,7 @@ from bot.answering.engine import ESCALATE, Engine
 from bot.config import ConfigError, Settings
 from bot.desk.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, TicketDesk
 from bot.i18n import format_duration, format_number
-from bot.telegram.ratelimit import NETWORK_RETRIES
+from bot.telegram.ratelimit import MAX_RETRIES, NETWORK_RETRIES
 from handlers import callbacks, delivery, keyboards, texts
 from handlers.common import DESK
 from tests.botapi_double import BotApiDouble, Call, make_user
@@ -498,6 +498,22 @@ async def test_an_answer_telegram_does_not_take_is_kept_and_sent_again(bot: Runn
     await eventually(lambda: desk(bot).get(1).status == ANSWERED)
     await eventually(lambda: bot.api.reactions.get((STAFF_CHAT, reply)) == ["👌"])
     assert desk(bot).outbox.backlog() == (0, 0.0)
+
+
+async def test_an_answer_telegram_refused_with_429s_is_sent_again_unmarked(bot: RunningBot):
+    """429s beyond the rate limiter's retries: Telegram carried none of the tries out, so the
+    copy the outbox's retry delivers is the first the user gets, without "sent again"."""
+    _, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
+    bot.api.fail_next("sendMessage", 429, count=1 + MAX_RETRIES, retry_after=1, chat_id=HANS)
+
+    staff_reply(bot, "Am Bahnhof.", card["message_id"])
+    await bot.api.wait_for_message(STAFF_CHAT, count=2, timeout=10)  # "waits for Telegram"
+    assert desk(bot).outbox.backlog()[0] == 1
+
+    bot.application.job_queue.run_once(delivery.retry_owed, 0)
+    [_, delivered] = await bot.api.wait_for_message(HANS, count=2)
+    assert delivered.result["text"] == f"{HEADER_DE}\n\nAm Bahnhof."
+    await eventually(lambda: desk(bot).outbox.backlog() == (0, 0.0))  # recorded just after
 
 
 async def test_an_faq_answer_to_a_user_who_blocked_the_bot_is_flagged(bot: RunningBot):

@@ -21,18 +21,23 @@ back to back and drew more 429s. So this limiter, a `BaseRateLimiter`, keeps one
   that Telegram no longer takes ("query is too old": an earlier try went through, or the tap
   is handled late, after a restart) counts as answered, so the tap itself still takes effect;
 * `stop()`: waits end at once with `TimedOut` (an outbox item stays pending, an update in the
-  inbox), so that SIGTERM never waits for a 429 pause.
+  inbox), so that SIGTERM never waits for a 429 pause;
+* `SENDING`: told just before a request actually leaves, once every wait is over, and when
+  Telegram refused it with a 429 (not carried out): the outbox counts there the tries that may
+  have reached Telegram, so that an item whose try was cut short while it waited (a crash, a
+  stop) or refused is not sent "again".
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
@@ -56,6 +61,18 @@ FIRST_RETRY_PAUSE = 0.5  # seconds, doubled after each failed try
 KEPT_CHATS = 512
 # Requests that put a new message in a chat (counted by Telegram's limits).
 PACED = ("copyMessage", "forwardMessage", "copyMessages", "forwardMessages")
+
+
+class Sending(Protocol):
+    """Who wants to know when a request really leaves (see `SENDING`)."""
+
+    async def leaving(self) -> None: ...
+
+    async def refused(self) -> None: ...
+
+
+# Set around the requests of one outbox item (handlers/delivery.py); None otherwise.
+SENDING: contextvars.ContextVar[Sending | None] = contextvars.ContextVar("sending", default=None)
 
 
 def is_new_message(endpoint: str) -> bool:
@@ -178,9 +195,14 @@ class FairRateLimiter(BaseRateLimiter):
         rate_tries = 0
         while True:
             paced_from = await self._wait_for_turn(pace, new_message)
+            sending = SENDING.get()
+            if sending is not None:
+                await sending.leaving()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
+                if sending is not None:
+                    await sending.refused()  # Telegram did not carry it out
                 seconds = retry_after_seconds(exc) + 0.1
                 until = self._clock() + seconds
                 if pace is None:
