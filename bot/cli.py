@@ -14,7 +14,16 @@ from typing import TextIO
 
 from bot.answering.check import check_knowledge_base
 from bot.answering.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine, settle
-from bot.answering.evaluation import Outcome, evaluate, format_report, load_questions
+from bot.answering.evaluation import (
+    Outcome,
+    evaluate,
+    format_conversation_report,
+    format_report,
+    load_conversation_sets,
+    load_questions,
+    run_conversations,
+    without_faq_copies,
+)
 from bot.answering.knowledge import KnowledgeBaseError, LoadResult, load_or_raise
 from bot.config import ConfigError, ServiceError, Settings
 from bot.desk.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
@@ -98,6 +107,8 @@ def cmd_reload(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     engine = _load_engine(settings, args.faq)
+    if Path(args.file).is_dir():
+        return eval_folder(engine, Path(args.file), out)
     try:
         items = load_questions(args.file)
     except (OSError, ValueError) as exc:
@@ -110,6 +121,35 @@ def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
     print(format_report(evaluate(items, ask)), file=out)
     return 0
+
+
+def eval_folder(engine: Engine, folder: Path, out: TextIO) -> int:
+    """`faqbot eval tests/data/`: the question set (eval.yaml) and the conversation sets, the
+    part kept aside (holdout) reported apart from the rest."""
+    if (folder / "eval.yaml").exists():
+        items = load_questions(folder / "eval.yaml")
+        print(
+            format_report(evaluate(items, lambda q: _outcome(engine, q))).split("\n\n")[0], file=out
+        )
+        print(file=out)
+    try:
+        dialogues = without_faq_copies(load_conversation_sets(folder), engine.kb)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"faqbot eval: {exc}", file=sys.stderr)
+        return 2
+    for title, part in (
+        ("conversation sets, tuning part", [d for d in dialogues if not d.holdout]),
+        ("conversation sets, held out", [d for d in dialogues if d.holdout]),
+    ):
+        report = run_conversations(engine, part)
+        print(format_conversation_report(report, title), file=out)
+        print(file=out)
+    return 0
+
+
+def _outcome(engine: Engine, question: str) -> Outcome:
+    d = engine.decide(question)
+    return Outcome(d.status, d.faq_id, d.language)
 
 
 class TerminalChat:

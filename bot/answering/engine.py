@@ -46,8 +46,6 @@ FOLLOW_UP_STANDS_ALONE = 0.8
 # A question without content words is about the assistant when this close to one of its
 # entry's variants (rapidfuzz ratio, 0-100).
 VAGUE_SIMILARITY = 60.0
-# A gap: the subject entry explains at least this share of the question.
-GAP_EXPLAINED = 0.3
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def classify(
 # matched against the FAQ, never offered to the team. The first kind found wins.
 _SMALLTALK_CORE = {
     "help": frozenset("aide aidez help hilfe menu menue hilf".split()),
-    "thanks": frozenset("merci thanks thank thx ty danke dank dankeschon merci".split()),
+    "thanks": frozenset("merci thanks thank thx ty danke dank dankeschon cheers".split()),
     "bye": frozenset("revoir bye goodbye tschuss tschau ciao wiedersehen bald journee".split()),
     "hello": frozenset(
         "bonjour salut bonsoir coucou hello hi hey hallo moin servus gruezi gruss guten "
@@ -105,7 +103,8 @@ _SMALLTALK_CORE = {
 _SMALLTALK_FILLER = frozenset(
     "a au auf bis bonne tag good very much so a lot all there you everyone vielen herzlichen "
     "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team it "
-    "d ca c est ah oh je ich i me mir moi das that thats schon schoen sehr".split()
+    "d ca c est ah oh je ich i me mir moi das that thats schon schoen sehr bcp quand meme "
+    "vielmals trotzdem anyway tout".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
 
@@ -119,7 +118,10 @@ OFF_TOPIC_CUES = frozenset(
     horoskop musik lied urlaub strand pizza
     weather rain snow joke jokes funny soccer football rugby recipe recipes cooking movie movies
     cinema horoscope music song holiday holidays beach restaurant cake bake chocolate gateau
-    chocolat kuchen backen schokolade
+    chocolat kuchen backen schokolade calories kalorien impots steuer steuererklarung tax taxes
+    netflix serie series capitale hauptstadt capital vol vols flug fluge flight flights guitare
+    gitarre guitar poeme gedicht poem randonnee wandern hiking champions meister forfait
+    handyvertrag hausaufgaben homework devoirs mba carbonara noel weihnachtsmarkt christmas
     """.split()
 )
 
@@ -196,6 +198,7 @@ class Engine:
         )
         self._entry_words: dict[str, frozenset[str]] = {}
         self._subject_words: dict[str, str | None] = {}
+        self._synonyms_longest_first = sorted(self.kb.synonyms, key=len, reverse=True)
 
     def entry_words(self, faq_id: str) -> frozenset[str]:
         """Every content word of an entry, questions and answers (computed when first asked)."""
@@ -229,7 +232,8 @@ class Engine:
         if kind:
             text = smalltalk_text(kind, lang)
             return Decision(question, SMALLTALK, lang, None, 0.0, (), (), text, kind=kind)
-        words = tokens(question, self.index.stopwords)  # once: matching and the rules share it
+        # once: matching and the rules share it; what users write as the FAQ says it
+        words = tokens(self.in_faq_words(question), self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
         if subject not in self.kb.entries:
@@ -271,6 +275,17 @@ class Engine:
             if follow_up is not None:
                 return follow_up
         return self._decide_words(question, words, lang)
+
+    def in_faq_words(self, question: str) -> str:
+        """The question with the words users write replaced by the FAQ's own (the vocabulary
+        of `faq/vocabulary.yaml`: "Technologiezentrum" -> "centre technologique"), folded."""
+        if not self.kb.synonyms:
+            return question
+        folded = " " + " ".join(fold(question).split()) + " "
+        for written in self._synonyms_longest_first:
+            if f" {written} " in folded:
+                folded = folded.replace(f" {written} ", f" {self.kb.synonyms[written]} ")
+        return folded.strip()
 
     def subject_word(self, topic_id: str) -> str | None:
         """The word of a topic's name that its entries' variants use most ("kmo" for "KMØ, la
@@ -372,7 +387,7 @@ class Engine:
             out_of_scope = bool(years - self.entry_words(candidates[0].faq_id))
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
         best = candidates[0].score if candidates else 0.0
-        if out_of_scope and status == SUGGEST and chosen[0].explained >= GAP_EXPLAINED:
+        if out_of_scope and status == SUGGEST:
             # A known subject, a request the FAQ never holds: say so, offer the subject.
             entry = self.kb.entries[chosen[0].faq_id]
             return Decision(
