@@ -13,6 +13,7 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot import links
 from bot.answering.engine import ANSWER, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
@@ -61,13 +62,12 @@ async def open_deep_link(
 ) -> bool:
     """Show the topic or entry named by a deep-link payload; False if it names neither."""
     kb = engine_of(context).kb
-    key = payload.strip().lower()
-    topic = kb.topic(key)
-    if topic is not None:
-        await send_topic(update, context, topic, language)
+    found = links.parse_payload(kb, payload)  # t-<topic>, e-<entry> (or a bare id)
+    if found is not None and found[0] == links.TOPIC:
+        await send_topic(update, context, kb.topic(found[1]), language)
         return True
-    entry = kb.entries.get(key)
-    if entry is not None:
+    if found is not None:
+        entry = kb.entries[found[1]]
         await send_html(
             update,
             context,
