@@ -18,7 +18,7 @@ from bot.answering.engine import ANSWER, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
 from bot.store.storage import LoggedQuestion
-from handlers import callbacks, escalation, keyboards, texts
+from handlers import callbacks, escalation, home, keyboards, texts
 from handlers.common import (
     edit_html,
     engine_of,
@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: welcome and language picker. `/start <topic or entry id>` (deep links from QR
-    codes on posters) opens that topic or answer directly."""
+    """/start: welcome, language picker and the home screen's buttons (handlers/home.py).
+    `/start t-<topic>` or `/start e-<entry>` (deep links from QR codes on posters, inline
+    results) opens that topic or answer directly."""
     language = await user_language(update, context)
     if context.args and context.args[0] == escalation.ASK_PAYLOAD:
         await escalation.ask_pending(update, context, language)
@@ -53,7 +54,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         update,
         context,
         texts.welcome(language, user.first_name if user else None),
-        keyboards.language_picker(),
+        await home.home_keyboard(context, language, picker=True),
     )
 
 
@@ -100,12 +101,15 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A picker button (`lang:<xx>`): store the choice; the picker becomes the confirmation."""
+    """A picker button (`lang:<xx>`): store the choice; the picker becomes the confirmation,
+    with the home screen's buttons in that language."""
     query = update.callback_query
     language = context.matches[0].group(1)
     await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
     await query.answer()
-    await edit_html(update, context, texts.language_set(language))
+    await edit_html(
+        update, context, texts.language_set(language), await home.home_keyboard(context, language)
+    )
 
 
 async def set_default_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -96,6 +96,13 @@ def open_assistant(language: str) -> str:
     return _("Open the assistant")
 
 
+def inline_topic(topic: Topic, titles: Sequence[str], language: str) -> str:
+    """A topic sent from inline mode: its name, then its questions."""
+    _ = gettext_for(language)
+    lines = [bold(topic.names[language]), escape(_("Questions of this topic:"))]
+    return "\n".join([*lines, *("• " + escape(title) for title in titles)])
+
+
 def welcome(language: str, first_name: str | None) -> str:
     _ = gettext_for(language)
     if first_name:
@@ -109,8 +116,8 @@ def welcome(language: str, first_name: str | None) -> str:
             + escape(_("I am the assistant of the Sud Alsace Territoire d'Industrie.")),
             escape(
                 _(
-                    "Ask me a question in French, German or English, in your own words, "
-                    "or browse the questions with /topics."
+                    "Ask me a question in French, German or English, in your own words, or "
+                    "choose one of the most asked questions or a topic below."
                 )
             ),
             escape(_("Choose your language:")),
@@ -130,7 +137,12 @@ def language_set(language: str) -> str:
     return "\n\n".join(
         [
             escape(_("Language set to English.")),
-            escape(_("Ask your question, or browse the questions with /topics.")),
+            escape(
+                _(
+                    "Ask your question in your own words, or choose one of the most asked "
+                    "questions or a topic below."
+                )
+            ),
         ]
     )
 

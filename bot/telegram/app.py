@@ -40,6 +40,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -68,6 +69,7 @@ from handlers import (
     escalation,
     flood,
     forget,
+    inline,
     ops,
     profile,
     staff,
@@ -293,6 +295,7 @@ def build_application(
             CallbackQueryHandler(escalation.answer_with_entry, callbacks.STAFF_FAQ_ANSWER),
             CallbackQueryHandler(forget.confirm_forget, callbacks.FORGET),
             CallbackQueryHandler(conversation.reply_expired_button),
+            InlineQueryHandler(inline.answer_inline_query),
         ]
     )
     # Before the conversation (group 0): a reply to a message of a ticket is an answer for its
