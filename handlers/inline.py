@@ -36,6 +36,7 @@ from bot import links
 from bot.answering.engine import ANSWER, SUGGEST, Decision, Engine
 from bot.answering.knowledge import Entry, KnowledgeBase, Topic
 from bot.answering.text import fold
+from bot.formatting import MESSAGE_LIMIT, escape
 from bot.i18n import LANGUAGES
 from handlers import texts
 from handlers.common import engine_of, user_language
@@ -78,13 +79,15 @@ def _open_button(language: str, username: str, payload: str) -> InlineKeyboardMa
 
 
 def entry_result(entry: Entry, language: str, username: str) -> InlineQueryResultArticle:
+    title, answer = entry.title(language), entry.answers[language]
+    # One message, as in the chat; an answer near the limit (faqbot check allows 4096) alone.
+    fits = len(title) + 2 + len(answer) <= MESSAGE_LIMIT
+    text = texts.answer(entry, language) if fits else escape(answer)
     return InlineQueryResultArticle(
         id=entry.id,
-        title=entry.title(language),
-        description=_snippet(entry.answers[language]),
-        input_message_content=InputTextMessageContent(
-            texts.answer(entry, language), parse_mode=ParseMode.HTML
-        ),
+        title=title,
+        description=_snippet(answer),
+        input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML),
         reply_markup=_open_button(language, username, links.entry_payload(entry.id)),
     )
 

@@ -4,6 +4,7 @@ real Application against the local Bot API double."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from bot.store.popular import most_asked
 from bot.store.storage import LoggedQuestion, Storage
 from bot.telegram.app import register_public_face
 from handlers import home, texts
+from handlers import inline as inline_handlers
 from handlers.profile import FIELDS
 from tests.botapi_double import BOT_USERNAME, BotApiDouble
 from tests.test_telegram_conversation import ANNA, RunningBot, running_bot
@@ -240,3 +242,12 @@ async def test_a_nonsense_inline_query_gets_no_result_but_the_button(bot: Runnin
     assert answer["button"] == {"text": "Ouvrir l'assistant", "start_parameter": "inline"}
     smalltalk = await inline(bot, "hallo", language_code="de")
     assert smalltalk["results"] == []
+
+
+def test_an_answer_near_the_limit_is_sent_alone_from_inline_mode(engine: Engine):
+    entry = engine.kb.entries["kmo-what"]
+    long = dataclasses.replace(entry, answers={**entry.answers, "en": "x " * 2047})
+    result = inline_handlers.entry_result(long, "en", BOT_USERNAME)
+    assert result.input_message_content.message_text == ("x " * 2047)
+    short = inline_handlers.entry_result(entry, "en", BOT_USERNAME)
+    assert short.input_message_content.message_text == texts.answer(entry, "en")
