@@ -8,30 +8,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import links
-from bot.answering.engine import ANSWER, SMALLTALK, SUGGEST
+from bot.answering.conversation import take_turn
+from bot.answering.engine import ANSWER, CLARIFY, GAP, OFF_TOPIC, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
 from bot.store.storage import LoggedQuestion
 from handlers import callbacks, escalation, home, keyboards, texts
 from handlers.common import (
+    dialogue_of,
     edit_html,
     engine_of,
     metrics_of,
     question_log_of,
     refuse_non_question,
+    remember_dialogue,
     send_html,
     settings_of,
     storage_of,
     user_language,
 )
 from handlers.rules import (
-    reply_language,
     strip_mention,
 )
 from handlers.topics import send_topic
@@ -149,24 +152,37 @@ async def answer_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    """Answer in the question's language when it is clearly another one than the user's,
-    with a button to make that language the default; log the question for FAQ editors."""
+    """Answer in the conversation's language (the clear language of this message, else that of
+    the conversation so far, else the user's), reading a short follow-up with the subject of
+    the answer before (the chat's dialogue state); log the question for FAQ editors."""
     preferred = await user_language(update, context)
     if await refuse_non_question(update, context, text, preferred, texts.empty(preferred)):
         return
-
+    chat_id = update.effective_chat.id
     engine = engine_of(context)
-    language = reply_language(engine.detect(text, preferred), preferred)
-    decision = engine.decide(text, language=language, default_language=preferred)
+    turn = take_turn(engine, text, await dialogue_of(context, chat_id), preferred, time.time())
+    decision, language, after_this = turn.decision, turn.decision.language, turn.state
     user_id = update.effective_user.id if update.effective_user else None
     log.debug("question from %s: %r", user_id, text)
     metrics_of(context).question(decision.language, decision.status)
+    kb = engine.kb
+    remember_dialogue(context, chat_id, after_this)
     if decision.status == SMALLTALK:
-        await send_html(update, context, escape(decision.text))
+        help_markup = keyboards.topics_keyboard(kb, language) if decision.kind == "help" else None
+        await send_html(update, context, escape(decision.text), help_markup)
         return
 
     question_id = await question_log_of(context).submit(
-        LoggedQuestion(user_id, language, text, decision.status, decision.faq_id, decision.score)
+        LoggedQuestion(
+            user_id,
+            language,
+            text,
+            decision.status,
+            decision.faq_id,
+            decision.score,
+            chat_id=chat_id,
+            dialogue=after_this.to_json(),
+        )
     )
     log.info(
         "question #%d: %s %s (%.0f, %s)",
@@ -184,7 +200,6 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         },
     )
     offer_default = language != preferred
-    kb = engine.kb
     if decision.status == ANSWER:
         entry = kb.entries[decision.faq_id]
         markup = keyboards.answer_keyboard(kb, entry, language, question_id, offer_default)
@@ -193,7 +208,16 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         markup = keyboards.suggestions_keyboard(
             kb, decision.suggestions, language, question_id, offer_default
         )
-        await send_html(update, context, texts.suggestions(language), markup)
+        header = decision.text.splitlines()[0] if decision.follows else None
+        await send_html(update, context, texts.suggestions(language, header), markup)
+    elif decision.status == GAP:
+        entry = kb.entries[decision.faq_id]
+        markup = keyboards.gap_keyboard(entry, language, question_id, offer_default)
+        await send_html(update, context, escape(decision.text), markup)
+    elif decision.status in (OFF_TOPIC, CLARIFY):
+        await send_html(
+            update, context, escape(decision.text), keyboards.topics_keyboard(kb, language)
+        )
     else:
         markup = keyboards.escalation_keyboard(language, question_id, offer_default)
         await send_html(update, context, escape(decision.text), markup)

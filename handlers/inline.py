@@ -33,6 +33,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import links
+from bot.answering.conversation import reply_language
 from bot.answering.engine import ANSWER, SUGGEST, Decision, Engine
 from bot.answering.knowledge import Entry, KnowledgeBase, Topic
 from bot.answering.text import fold
@@ -40,7 +41,6 @@ from bot.formatting import MESSAGE_LIMIT, escape
 from bot.i18n import LANGUAGES
 from handlers import texts
 from handlers.common import engine_of, user_language
-from handlers.rules import reply_language
 
 log = logging.getLogger(__name__)
 

@@ -90,6 +90,19 @@ def suggestions_keyboard(
     return _markup(rows)
 
 
+def gap_keyboard(
+    entry: Entry, language: str, question_id: int | None = None, offer_default: bool = False
+) -> InlineKeyboardMarkup:
+    """Under "the FAQ does not say that": the subject's entry, and "Ask the team"."""
+    return _markup(
+        [
+            [_button(entry.title(language), callbacks.related(language, entry.id))],
+            _ask_row(language, question_id),
+            _default_language_row(offer_default, language),
+        ]
+    )
+
+
 def escalation_keyboard(
     language: str, question_id: int | None = None, offer_default: bool = False
 ) -> InlineKeyboardMarkup:

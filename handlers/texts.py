@@ -229,9 +229,11 @@ def topic_menu(topic: Topic, language: str) -> str:
     return bold(topic.names[language]) + "\n" + escape(_("Choose a question:"))
 
 
-def suggestions(language: str) -> str:
+def suggestions(language: str, header: str | None = None) -> str:
+    """Above suggestion buttons: "Did you mean", or the engine's own `header` for a follow-up
+    ("About KMØ? Did you mean:")."""
     _ = gettext_for(language)
-    return escape(_("I am not sure I understood. Did you mean:"))
+    return escape(header or _("I am not sure I understood. Did you mean:"))
 
 
 def ticket_created(language: str, ticket_id: int) -> str:

@@ -45,7 +45,7 @@ SUGGESTING = [
 ESCALATING = [
     "Quel temps fera-t-il demain à Colmar ?",
     "Où puis-je garer ma voiture ?",
-    "Recette de la tarte flambée",
+    "Où acheter des timbres ?",
 ]
 
 

@@ -32,7 +32,7 @@ from typing import Protocol
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.answering.engine import ESCALATE, SUGGEST
+from bot.answering.engine import ESCALATE, GAP, SUGGEST
 from bot.answering.knowledge import LANGUAGES
 from bot.answering.matcher import Candidate
 from bot.answering.text import STOPWORDS, fold, tokens
@@ -870,10 +870,13 @@ def _group(members: list[AskedQuestion]) -> QuestionGroup:
 def unanswered_report(
     storage: Storage, limit: int = 20, threshold: float = GROUP_THRESHOLD
 ) -> list[QuestionGroup]:
-    """The most frequent questions the FAQ escalated or was unsure about, grouped."""
+    """The most frequent questions the FAQ escalated, was unsure about, or knew the subject
+    of but not what was asked (a gap: what the FAQ could add), grouped. Small talk,
+    off-topic and too-vague messages are not the FAQ's to answer: left out."""
     rows = storage.query(
-        "SELECT text, language, status, created_at, user_id FROM questions WHERE status IN (?, ?)",
-        (ESCALATE, SUGGEST),
+        "SELECT text, language, status, created_at, user_id FROM questions"
+        " WHERE status IN (?, ?, ?)",
+        (ESCALATE, SUGGEST, GAP),
     )
     asked = [
         AskedQuestion(r["text"], r["language"], r["status"], r["created_at"], r["user_id"])
