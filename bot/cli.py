@@ -1,4 +1,5 @@
-"""The `faqbot` command line: ask, chat, check, eval, report, drafts; run and reload the bot."""
+"""The `faqbot` command line: ask, chat, check, eval, report, drafts; run and reload the bot;
+links and qr (the deep links of posters)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from bot.answering.knowledge import KnowledgeBaseError, LoadResult, load_or_rais
 from bot.config import ConfigError, ServiceError, Settings
 from bot.desk.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
 from bot.i18n import LANGUAGES, gettext_for
+from bot.links import LinkError
 from bot.pidfile import NoRunningBot, running_bot_pid
 from bot.store.lock import exclusive_database
 from bot.store.storage import Storage, StorageError
@@ -358,6 +360,52 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
+def _bot_username(args: argparse.Namespace, settings: Settings) -> str:
+    """--bot-username, else TELEGRAM_BOT_USERNAME, else getMe with the token."""
+    from bot.links import clean_username, username_from_get_me
+
+    name = args.bot_username or settings.bot_username
+    if not name and settings.token:
+        name = username_from_get_me(settings.api_url, settings.token)
+    if not name:
+        raise LinkError(
+            "the links need the bot's username: --bot-username, TELEGRAM_BOT_USERNAME, "
+            "or TELEGRAM_BOT_TOKEN to ask Telegram"
+        )
+    return clean_username(name)
+
+
+def cmd_links(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Every topic's and entry's deep link, tab-separated: payload, kind, link, label."""
+    from bot.links import all_links
+
+    kb = load_or_raise(_faq_dir(args, settings))
+    username = _bot_username(args, settings)
+    for link in all_links(kb, username, args.lang or settings.default_language):
+        print(f"{link.payload}\t{link.kind}\t{link.url}\t{link.label}", file=out)
+    return 0
+
+
+def cmd_qr(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """The QR code of one topic's or entry's deep link, as PNG or SVG for print."""
+    from bot.links import find_link, write_qr
+
+    kb = load_or_raise(_faq_dir(args, settings))
+    link = find_link(kb, _bot_username(args, settings), args.target, settings.default_language)
+    output = Path(args.output)
+    version, size = write_qr(link.url, output, scale=args.scale)
+    print(
+        f"{output}: {link.url} ({link.kind} {link.target}: {link.label}); "
+        f"QR version {version}, {size}×{size} modules",
+        file=out,
+    )
+    return 0
+
+
+def _faq_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.faq) if args.faq else settings.faq_dir
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faqbot",
@@ -416,6 +464,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reload.add_argument("--faq", **faq)
     reload.set_defaults(func=cmd_reload)
+
+    username = {
+        "help": "the bot's username (default: TELEGRAM_BOT_USERNAME, else getMe with the token)"
+    }
+    links = sub.add_parser(
+        "links", help="the deep link (t.me/<bot>?start=...) of every topic and entry"
+    )
+    links.add_argument("--bot-username", **username)
+    links.add_argument("--lang", choices=LANGUAGES, help="labels in this language")
+    links.add_argument("--faq", **faq)
+    links.set_defaults(func=cmd_links)
+
+    qr = sub.add_parser("qr", help="draw the QR code of a topic's or entry's deep link")
+    qr.add_argument("target", help="a topic or entry id (or its payload: t-kmo, e-kmo-what)")
+    qr.add_argument("--output", required=True, help="FILE.png or FILE.svg")
+    qr.add_argument("--scale", type=_positive, default=10, help="pixels per module (10)")
+    qr.add_argument("--bot-username", **username)
+    qr.add_argument("--faq", **faq)
+    qr.set_defaults(func=cmd_qr)
     return parser
 
 
@@ -427,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"faqbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (StorageError, ServiceError) as exc:
+    except (StorageError, ServiceError, LinkError) as exc:
         print(f"faqbot: {exc}", file=sys.stderr)
         return 1
     except KnowledgeBaseError as exc:

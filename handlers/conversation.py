@@ -14,12 +14,13 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot import links
 from bot.answering.conversation import take_turn
 from bot.answering.engine import ANSWER, CLARIFY, GAP, OFF_TOPIC, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
 from bot.store.storage import LoggedQuestion
-from handlers import callbacks, escalation, keyboards, texts
+from handlers import callbacks, escalation, home, keyboards, texts
 from handlers.common import (
     dialogue_of,
     edit_html,
@@ -42,8 +43,9 @@ log = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: welcome and language picker. `/start <topic or entry id>` (deep links from QR
-    codes on posters) opens that topic or answer directly."""
+    """/start: welcome, language picker and the home screen's buttons (handlers/home.py).
+    `/start t-<topic>` or `/start e-<entry>` (deep links from QR codes on posters, inline
+    results) opens that topic or answer directly."""
     language = await user_language(update, context)
     if context.args and context.args[0] == escalation.ASK_PAYLOAD:
         await escalation.ask_pending(update, context, language)
@@ -55,7 +57,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         update,
         context,
         texts.welcome(language, user.first_name if user else None),
-        keyboards.language_picker(),
+        await home.home_keyboard(context, language, picker=True),
     )
 
 
@@ -64,13 +66,12 @@ async def open_deep_link(
 ) -> bool:
     """Show the topic or entry named by a deep-link payload; False if it names neither."""
     kb = engine_of(context).kb
-    key = payload.strip().lower()
-    topic = kb.topic(key)
-    if topic is not None:
-        await send_topic(update, context, topic, language)
+    found = links.parse_payload(kb, payload)  # t-<topic>, e-<entry> (or a bare id)
+    if found is not None and found[0] == links.TOPIC:
+        await send_topic(update, context, kb.topic(found[1]), language)
         return True
-    entry = kb.entries.get(key)
-    if entry is not None:
+    if found is not None:
+        entry = kb.entries[found[1]]
         await send_html(
             update,
             context,
@@ -103,12 +104,15 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A picker button (`lang:<xx>`): store the choice; the picker becomes the confirmation."""
+    """A picker button (`lang:<xx>`): store the choice; the picker becomes the confirmation,
+    with the home screen's buttons in that language."""
     query = update.callback_query
     language = context.matches[0].group(1)
     await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
     await query.answer()
-    await edit_html(update, context, texts.language_set(language))
+    await edit_html(
+        update, context, texts.language_set(language), await home.home_keyboard(context, language)
+    )
 
 
 async def set_default_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

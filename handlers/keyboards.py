@@ -179,3 +179,21 @@ def forget_keyboard(language: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def home_keyboard(
+    kb: KnowledgeBase, language: str, entry_ids: Sequence[str], *, picker: bool = False
+) -> InlineKeyboardMarkup:
+    """The home screen (handlers/home.py): the language picker's row when `picker`, then the
+    most asked questions (their answer as a new message, like a related question), then the
+    topics (the menu opens in place)."""
+    rows: list[list[InlineKeyboardButton | None]] = []
+    if picker:
+        rows += language_picker().inline_keyboard
+    rows += [
+        [_button("❓ " + kb.entries[e].title(language), callbacks.related(language, e))]
+        for e in entry_ids
+        if e in kb.entries
+    ]
+    rows += [[_button("📂 " + t.names[language], callbacks.topic(t.id))] for t in kb.topics]
+    return _markup(rows)

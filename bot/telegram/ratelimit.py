@@ -75,6 +75,12 @@ class Sending(Protocol):
 SENDING: contextvars.ContextVar[Sending | None] = contextvars.ContextVar("sending", default=None)
 
 
+# The bot's profile, set at start (handlers/profile.py): Telegram limits these per method, and
+# a 429 there (it can ask for hours) says nothing about messages. They go out at once, are
+# never retried and never pause other requests; the next start tries again.
+PROFILE_SETTINGS = frozenset({"setMyName", "setMyDescription", "setMyShortDescription"})
+
+
 def is_new_message(endpoint: str) -> bool:
     return (endpoint.startswith("send") and endpoint != "sendChatAction") or endpoint in PACED
 
@@ -172,6 +178,8 @@ class FairRateLimiter(BaseRateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict | list[dict]:
+        if endpoint in PROFILE_SETTINGS:
+            return await callback(*args, **kwargs)
         pace = self.chat_pace(data.get("chat_id"))
         new_message = is_new_message(endpoint)
         max_retries = rate_limit_args if rate_limit_args is not None else self._max_retries
