@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -134,6 +135,18 @@ def is_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The conversation's language, for everything the bot says in a chat (topics, ticket
+    confirmations, notices…): the language of the user's last clear message in this chat
+    (its fresh dialogue state), else `preferred_language`."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        state = (await dialogue_of(context, chat.id)).current(time.time())
+        if state.language:
+            return state.language
+    return await preferred_language(update, context)
+
+
+async def preferred_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The user's stored choice, else Telegram's language_code if fr/de/en, else the default.
 
     SQLite writes wait for the disk (synchronous=FULL), so storage runs in a worker thread and

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
@@ -26,6 +27,7 @@ from handlers.common import (
     edit_html,
     engine_of,
     metrics_of,
+    preferred_language,
     question_log_of,
     refuse_non_question,
     remember_dialogue,
@@ -109,6 +111,7 @@ async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     language = context.matches[0].group(1)
     await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
+    await speak(update, context, language)
     await query.answer()
     await edit_html(
         update, context, texts.language_set(language), await home.home_keyboard(context, language)
@@ -120,8 +123,18 @@ async def set_default_language(update: Update, context: ContextTypes.DEFAULT_TYP
     query = update.callback_query
     language = context.matches[0].group(1)
     await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
+    await speak(update, context, language)
     await query.answer(texts.default_language_set(language))
     await drop_buttons(query, callbacks.DEFAULT_LANGUAGE_PREFIX)
+
+
+async def speak(update: Update, context: ContextTypes.DEFAULT_TYPE, language: str) -> None:
+    """A language the user chose is the conversation's from now on (until they clearly write
+    in another one)."""
+    chat = update.effective_chat
+    if chat is not None:
+        state = await dialogue_of(context, chat.id)
+        remember_dialogue(context, chat.id, replace(state, language=language))
 
 
 async def drop_buttons(query: CallbackQuery, prefix: str) -> None:
@@ -155,7 +168,7 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     """Answer in the conversation's language (the clear language of this message, else that of
     the conversation so far, else the user's), reading a short follow-up with the subject of
     the answer before (the chat's dialogue state); log the question for FAQ editors."""
-    preferred = await user_language(update, context)
+    preferred = await preferred_language(update, context)
     if await refuse_non_question(update, context, text, preferred, texts.empty(preferred)):
         return
     chat_id = update.effective_chat.id

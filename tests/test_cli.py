@@ -107,3 +107,35 @@ def test_bad_configuration_is_one_clear_line():
     run = faqbot("ask", "kmo", env={"FAQBOT_ANSWER_SCORE": "high"})
     assert run.returncode == 2
     assert "FAQBOT_ANSWER_SCORE" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_ask_dialogue_decides_each_message_in_its_conversation():
+    run = faqbot(
+        "ask",
+        "--dialogue",
+        stdin="Qu'est-ce que KMØ ?\net pour les étudiants ?\nok merci\n\net pour les étudiants ?\n",
+    )
+    assert run.returncode == 0, run.stderr
+    turns = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [(t["dialogue"], t["turn"], t["status"]) for t in turns] == [
+        (0, 1, "answer"),
+        (0, 2, "answer"),
+        (0, 3, "smalltalk"),
+        (1, 1, "answer"),
+    ]
+    assert turns[1]["faq_id"] == "kmo-who" and turns[1]["follows"] == "kmo-what"
+    assert turns[3]["faq_id"] != "kmo-who"  # a new conversation: no KMØ before it
+
+
+def test_chat_knows_the_bot_s_commands_and_names_no_button_it_lacks():
+    run = faqbot(
+        "chat",
+        stdin="/start\n/ask où est la poste ?\nWhat is the Be 4.0 fair?\n1\n/language de\n",
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "1. Le programme Territoires d'Industrie" in out  # /start shows the topics
+    assert "[fr] où est la poste ?" in out  # /ask: what staff would get
+    assert "(Here: /ask followed by your question sends it to the team.)" in out
+    assert "How many visitors did Be 4.0 have?" in out  # 1: in English, the conversation's
+    assert "Sprache auf Deutsch eingestellt." in out  # /language as /lang

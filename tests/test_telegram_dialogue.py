@@ -103,3 +103,27 @@ async def test_the_conversation_s_memory_is_saved_and_forget_deletes_it(bot: Run
     assert (saved.entries, saved.topic, saved.language) == (("kmo-what",), "kmo", "fr")
     bot.storage.forget_user(LEA)
     assert bot.storage.query("SELECT * FROM dialogues") == []
+
+
+async def test_an_english_writer_with_a_french_profile_gets_english_in_a_ticket_round_trip(
+    botapi: BotApiDouble,
+    engine: Engine,  # noqa: F811
+    tmp_path: Path,
+):
+    from tests.test_telegram_conversation import STAFF_CHAT
+    from tests.test_telegram_escalation import staff_reply
+    from tests.test_telegram_staff import staff_bot
+
+    async with staff_bot(botapi, engine, tmp_path) as bot:
+        asked = await bot.send(KARL, "Where can I buy stamps in Mulhouse?", user=KARL_USER)
+        assert asked["text"].startswith(("The FAQ has no answer", "I am not sure"))  # English
+        [ask] = [d for d in data_of(asked) if d.startswith("ask:")]
+        await bot.tap(KARL, asked, ask, user=KARL_USER)
+        [_, confirmation] = await bot.api.wait_for_message(KARL, count=2)
+        assert confirmation.result["text"] == texts.ticket_created("en", 1)
+        [card] = await bot.api.wait_for_message(STAFF_CHAT)
+        staff_reply(bot, "La Poste, rue de la Gare.", card.result["message_id"])
+        [*_, answer] = await bot.api.wait_for_message(KARL, count=3)
+        assert answer.result["text"].startswith("Answer from the Territoire d'Industrie team")
+        topics = await bot.command(KARL, "topics", user=KARL_USER)
+        assert topics["text"].startswith("<b>Topics</b>") or topics["text"].startswith("Topics")
