@@ -470,14 +470,9 @@ class TicketDesk:
         text = _text(text, "answer")
         with self.storage.transaction() as db:
             ticket = self._load(db, ticket_id)
-            if staff_chat_message_id is not None:
-                row = db.execute(
-                    "SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ?"
-                    " AND staff_chat_message_id = ?",
-                    (ticket_id, STAFF, staff_chat_message_id),
-                ).fetchone()
-                if row is not None:
-                    return Posted(ticket, TicketMessage.from_row(row), None)
+            recorded = _recorded(db, ticket, STAFF, "staff_chat_message_id", staff_chat_message_id)
+            if recorded is not None:
+                return recorded
             if ticket.is_closed:
                 db.execute(
                     "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0 WHERE id = ?",
@@ -612,14 +607,9 @@ class TicketDesk:
             ticket = self._load(db, ticket_id)
             if _is_banned(db, ticket.user_id):
                 raise Banned()
-            if user_chat_message_id is not None:
-                row = db.execute(
-                    "SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ?"
-                    " AND user_chat_message_id = ?",
-                    (ticket_id, USER, user_chat_message_id),
-                ).fetchone()
-                if row is not None:
-                    return Posted(ticket, TicketMessage.from_row(row), None)
+            recorded = _recorded(db, ticket, USER, "user_chat_message_id", user_chat_message_id)
+            if recorded is not None:
+                return recorded
             if reopen:
                 db.execute(
                     "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0 WHERE id = ?",
@@ -781,6 +771,20 @@ class TicketDesk:
         if row is None:
             raise TicketError(f"no ticket message {message_row_id}")
         return TicketMessage.from_row(row)
+
+
+def _recorded(
+    db: sqlite3.Connection, ticket: Ticket, direction: str, column: str, message_id: int | None
+) -> Posted | None:
+    """The ticket's message of `direction` already recorded for that Telegram message (its
+    update handled again after a crash), if any: what was posted then, owing nothing new."""
+    if message_id is None:
+        return None
+    row = db.execute(
+        f"SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ? AND {column} = ?",
+        (ticket.id, direction, message_id),
+    ).fetchone()
+    return Posted(ticket, TicketMessage.from_row(row), None) if row is not None else None
 
 
 def _is_banned(db: sqlite3.Connection, user_id: int) -> bool:
