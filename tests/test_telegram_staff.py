@@ -466,7 +466,8 @@ async def test_replies_to_other_messages_are_questions_and_tickets_stay_private(
     usage = await bot.tap(ANNA, answer, callbacks.ask_team(hans_row["id"]))
     assert usage.ok
     await settled(bot)
-    assert texts_in(bot, ANNA)[-1] == texts.ask_usage("fr")
+    # In German: the conversation's language, that of Anna's last clear message.
+    assert texts_in(bot, ANNA)[-1] == texts.ask_usage("de")
     assert all(GERMAN_QUESTION not in t and "Parken" not in t for t in texts_in(bot, ANNA))
     assert len(bot.api.sent(STAFF_CHAT)) == 1
     assert len(bot.storage.query("SELECT * FROM tickets")) == 1
@@ -477,8 +478,8 @@ async def test_replies_to_other_messages_are_questions_and_tickets_stay_private(
 
 async def test_an_answer_telegram_does_not_take_is_kept_and_sent_again(bot: RunningBot):
     """A 5xx beyond the rate limiter's retries loses nothing: staff are told it waits, the
-    ticket stays in /open, and the outbox's retry delivers it, marked as sent again (the
-    failed tries may have reached Telegram), then confirms it to staff."""
+    ticket stays in /open, and the outbox's retry delivers it (unmarked: Telegram said the
+    failed tries did not arrive), then confirms it to staff."""
     _, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
     bot.api.fail_next("sendMessage", 502, count=1 + NETWORK_RETRIES, description="Bad Gateway")
 
