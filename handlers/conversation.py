@@ -215,7 +215,9 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     offer_default = language != preferred
     if decision.status == ANSWER:
         entry = kb.entries[decision.faq_id]
-        markup = keyboards.answer_keyboard(kb, entry, language, question_id, offer_default)
+        markup = keyboards.answer_keyboard(
+            kb, entry, language, question_id, offer_default, also=decision.also
+        )
         await send_html(update, context, texts.answer(entry, language), markup)
     elif decision.status == SUGGEST:
         markup = keyboards.suggestions_keyboard(

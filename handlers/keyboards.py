@@ -54,10 +54,14 @@ def answer_keyboard(
     language: str,
     question_id: int | None = None,
     offer_default: bool = False,
+    also: str | None = None,
 ) -> InlineKeyboardMarkup:
     """Related questions, 👍/👎, "Ask the team" and, when the answer is in another language
-    than the user's, a button to make it the default."""
-    related = [r for r in entry.related if r in kb.entries][:MAX_RELATED]
+    than the user's, a button to make it the default. `also`: the entry answering the second
+    half of a compound question, first."""
+    related = [r for r in entry.related if r in kb.entries and r != also][:MAX_RELATED]
+    if also in kb.entries:
+        related = [also, *related][:MAX_RELATED]
     rows = [
         [_button(kb.entries[r].title(language), callbacks.related(language, r))] for r in related
     ]

@@ -285,3 +285,14 @@ def test_the_dialogue_state_expires_and_survives_a_damaged_row():
     assert state.current(1.0 + 31 * 60) == DialogueState(language="fr")
     assert DialogueState.from_json(state.to_json()) == state
     assert DialogueState.from_json("{not json") == DialogueState()
+
+
+def test_a_compound_question_gets_the_first_answer_and_the_second_as_a_button():
+    decision = engine().decide("what is Campus Industrie 4.0 and who is inside?", language="en")
+    assert (decision.status, decision.faq_id, decision.also) == (
+        ANSWER,
+        "campus-what",
+        "campus-members",
+    )
+    single = engine().decide("what is Campus Industrie 4.0", language="en")
+    assert single.also is None

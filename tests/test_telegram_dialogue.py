@@ -127,3 +127,9 @@ async def test_an_english_writer_with_a_french_profile_gets_english_in_a_ticket_
         assert answer.result["text"].startswith("Answer from the Territoire d'Industrie team")
         topics = await bot.command(KARL, "topics", user=KARL_USER)
         assert topics["text"].startswith("<b>Topics</b>") or topics["text"].startswith("Topics")
+
+
+async def test_a_compound_question_offers_its_second_half_first(bot: RunningBot):
+    reply = await bot.send(LEA, "what is Campus Industrie 4.0 and who is inside?")
+    assert reply["text"].startswith(bot.engine.kb.entries["campus-what"].title("en"))
+    assert data_of(reply)[0] == callbacks.related("en", "campus-members")

@@ -8,6 +8,7 @@ chat and the Telegram handlers both use `Engine.decide`.
 from __future__ import annotations
 
 import gc
+import re
 from dataclasses import dataclass, field, replace
 from itertools import chain
 
@@ -36,6 +37,8 @@ ANSWER, SUGGEST, ESCALATE, SMALLTALK = "answer", "suggest", "escalate", "smallta
 GAP, OFF_TOPIC, CLARIFY = "gap", "off-topic", "clarify"
 STATUSES = (ANSWER, SUGGEST, ESCALATE, SMALLTALK, GAP, OFF_TOPIC, CLARIFY)
 MAX_SUGGESTIONS = 3
+# What joins two questions in one message.
+COMPOUND = re.compile(r"\s(?:and|et|und|&)\s", re.IGNORECASE)
 # A follow-up is short: at most this many content words of its own.
 FOLLOW_UP_WORDS = 3
 # Words that open a message continuing the conversation ("et pour les étudiants ?").
@@ -149,6 +152,9 @@ class Decision:
     # SMALLTALK: which kind ('help' shows the topics); a follow-up: the entry it followed.
     kind: str | None = None
     follows: str | None = None
+    # A compound question ("what is it and who is inside?"): the entry answering its second
+    # half, offered as a button under the answer to the first.
+    also: str | None = None
 
     def as_json(self, kb: KnowledgeBase) -> dict:
         return {
@@ -156,6 +162,7 @@ class Decision:
             "status": self.status,
             "kind": self.kind,
             "follows": self.follows,
+            "also": self.also,
             "faq_id": self.faq_id,
             "score": self.score,
             "language": self.language,
@@ -233,6 +240,9 @@ class Engine:
             text = smalltalk_text(kind, lang)
             return Decision(question, SMALLTALK, lang, None, 0.0, (), (), text, kind=kind)
         # once: matching and the rules share it; what users write as the FAQ says it
+        compound = self.compound(question, lang, state)
+        if compound is not None:
+            return compound
         words = tokens(self.in_faq_words(question), self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
@@ -275,6 +285,26 @@ class Engine:
             if follow_up is not None:
                 return follow_up
         return self._decide_words(question, words, lang)
+
+    def compound(self, question: str, lang: str, state: DialogueState | None) -> Decision | None:
+        """Two questions in one ("what is Campus Industrie 4.0 and who is inside?"): the
+        answer to the first, with the entry answering the second (read as its follow-up)
+        offered under it. None unless both halves are answered, by two entries."""
+        match_ = COMPOUND.search(question)
+        if match_ is None:
+            return None
+        first, second = question[: match_.start()], question[match_.end() :]
+        if not words_of(first) or not words_of(second):
+            return None
+        left = self.decide(first, language=lang, state=state)
+        if left.status != ANSWER or left.faq_id is None:
+            return None
+        topic = self.kb.entries[left.faq_id].topic
+        after_left = DialogueState(lang, (left.faq_id,), topic, ANSWER, 1.0)
+        right = self.decide(second, language=lang, state=after_left)
+        if right.status != ANSWER or right.faq_id in (None, left.faq_id):
+            return None
+        return replace(left, question=question, also=right.faq_id)
 
     def in_faq_words(self, question: str) -> str:
         """The question with the words users write replaced by the FAQ's own (the vocabulary
