@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.answering.engine import Thresholds
 from bot.answering.knowledge import DEFAULT_FAQ_DIR
+from bot.desk.office import OfficeHours, OfficeHoursError
 from bot.desk.tickets import TicketLimits
 from bot.flood import PER_MINUTE
 from bot.store.retention import RETENTION_DAYS
@@ -94,6 +95,9 @@ class Settings:
     health_port: int | None = None
     # The running bot's process id, for `faqbot reload` (default: next to the database).
     pid_file: Path | None = None
+    # The team's office hours (bot/desk/office.py): FAQBOT_TIMEZONE, FAQBOT_OFFICE_HOURS,
+    # FAQBOT_OFFICE_DAYS, FAQBOT_HOLIDAYS.
+    office: OfficeHours = field(default_factory=OfficeHours)
 
     @property
     def pid_path(self) -> Path:
@@ -174,4 +178,18 @@ class Settings:
             port=_port(env, "FAQBOT_PORT", cls.port),
             health_port=_port(env, "FAQBOT_HEALTH_PORT", None),
             pid_file=Path(pid_file) if pid_file else None,
+            office=_office(env),
         )
+
+
+def _office(env: Mapping[str, str]) -> OfficeHours:
+    defaults = OfficeHours()
+    try:
+        return OfficeHours(
+            timezone=env.get("FAQBOT_TIMEZONE", "").strip() or defaults.timezone,
+            hours=env.get("FAQBOT_OFFICE_HOURS", "").strip() or defaults.hours,
+            days=env.get("FAQBOT_OFFICE_DAYS", "").strip() or defaults.days,
+            holidays=env.get("FAQBOT_HOLIDAYS", defaults.holidays).strip(),
+        )
+    except OfficeHoursError as exc:
+        raise ConfigError(f"office hours: {exc}") from None
