@@ -866,14 +866,18 @@ async def route_user_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if ticket is None:
         ticket = await asyncio.to_thread(current_ticket, desk, user.id)
     if ticket is None or ticket.user_id != user.id:
-        await send_html(
-            update,
-            context,
+        # A reply to the photo or file, so that the button knows what it was.
+        await context.bot.send_message(
+            message.chat_id,
             texts.media_offer(ui_language),
-            keyboards.media_offer_keyboard(message.message_id, ui_language),
+            reply_markup=keyboards.media_offer_keyboard(message.message_id, ui_language),
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
         )
         raise ApplicationHandlerStop
-    await pass_media_on(update, context, ticket, message.chat_id, message.message_id, kind)
+    caption = (message.caption or "").strip()
+    await pass_media_on(
+        update, context, ticket, message.chat_id, message.message_id, kind, caption=caption
+    )
     raise ApplicationHandlerStop
 
 
@@ -894,13 +898,14 @@ async def pass_media_on(
     message_id: int,
     kind: str,
     *,
+    caption: str = "",
     tell: bool = True,
 ) -> None:
-    """Copy the user's message under the ticket's card, as a follow-up."""
+    """Copy the user's message under the ticket's card, as a follow-up (its text in the
+    ticket: the kind and the caption; the file itself stays with Telegram)."""
     staff_chat_id = settings_of(context).staff_chat_id
     language = staff_language(context)
     ui_language = await user_language(update, context)
-    caption = getattr(update.effective_message, "caption", None) or ""
 
     def copy(posted) -> Owed:
         return owed_message(
@@ -948,7 +953,7 @@ async def media_to_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     ui_language = await user_language(update, context)
     question = texts.media_question(ui_language, "photo", "")
-    kind = "photo"
+    kind, caption = "photo", ""
     source_message = query.message.reply_to_message if query.message else None
     if source_message is not None:
         kind = media_kind(source_message) or kind
@@ -958,4 +963,6 @@ async def media_to_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         update, context, question, ui_language, ui_language, source=f"m:{chat.id}:{message_id}"
     )
     if ticket is not None:
-        await pass_media_on(update, context, ticket, chat.id, message_id, kind, tell=False)
+        await pass_media_on(
+            update, context, ticket, chat.id, message_id, kind, caption=caption, tell=False
+        )

@@ -390,10 +390,16 @@ def card_state(language: str, ticket: Ticket, zone: tzinfo | None = None) -> str
             name = strip_bidi(ticket.answered_by)
             return "✅ " + _("answered by {name} at {time}").format(name=name, time=when)
         return "✅ " + _("answered at {time}").format(time=when)
-    if ticket.assignee_name:
-        return "✋ " + _("taken by {name}").format(name=strip_bidi(ticket.assignee_name))
+    taken = (
+        _("taken by {name}").format(name=strip_bidi(ticket.assignee_name))
+        if ticket.assignee_name
+        else None
+    )
     if ticket.first_answer_at is not None:
-        return "⏳ " + _("waiting for the team again (the user wrote)")
+        again = "⏳ " + _("waiting for the team again (the user wrote)")
+        return f"{again} · {taken}" if taken else again
+    if taken:
+        return "✋ " + taken
     return "⏳ " + _("waiting for the team")
 
 

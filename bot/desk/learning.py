@@ -205,11 +205,21 @@ def accept(
 ) -> Outcome:
     """Add the wording to the learned file if the FAQ with it passes the check; the caller
     then puts it live (`reload_faq`, the same check again, on the real folder)."""
-    learned = with_wording(read_learned(faq_dir), candidate)
+    current = read_learned(faq_dir)
+    learned = with_wording(current, candidate)
     result = check_with(faq_dir, learned, thresholds)
     if result.errors:
-        first = result.errors[0].message
-        return Outcome(False, first, result)
+        return Outcome(False, result.errors[0].message, result)
+    # A wording the engine would not answer with confidence, or that makes another question
+    # no longer answered with confidence: ambiguity the check only warns about, refused here.
+    before = {p.message for p in check_with(faq_dir, current, thresholds).problems}
+    ambiguous = [
+        p.message
+        for p in result.problems
+        if p.message not in before and "answered with confidence" in p.message
+    ]
+    if ambiguous:
+        return Outcome(False, ambiguous[0], result)
     write_atomically(Path(faq_dir) / LEARNED_FILE, render_learned(learned))
     decide(storage, candidate, ACCEPTED)
     return Outcome(True, "", result)
