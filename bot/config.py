@@ -97,7 +97,9 @@ class Settings:
     pid_file: Path | None = None
     # The team's office hours (bot/desk/office.py): FAQBOT_TIMEZONE, FAQBOT_OFFICE_HOURS,
     # FAQBOT_OFFICE_DAYS, FAQBOT_HOLIDAYS.
-    office: OfficeHours = field(default_factory=OfficeHours)
+    # The default here is none (any time); `from_env` (the bot) sets Europe/Paris 9:00-17:00,
+    # Monday to Friday, with the public holidays of Alsace.
+    office: OfficeHours = field(default_factory=OfficeHours.always)
 
     @property
     def pid_path(self) -> Path:
@@ -184,9 +186,12 @@ class Settings:
 
 def _office(env: Mapping[str, str]) -> OfficeHours:
     defaults = OfficeHours()
+    timezone = env.get("FAQBOT_TIMEZONE", "").strip() or defaults.timezone
     try:
+        if env.get("FAQBOT_OFFICE_HOURS", "").strip().lower() == "off":
+            return OfficeHours.always(timezone)
         return OfficeHours(
-            timezone=env.get("FAQBOT_TIMEZONE", "").strip() or defaults.timezone,
+            timezone=timezone,
             hours=env.get("FAQBOT_OFFICE_HOURS", "").strip() or defaults.hours,
             days=env.get("FAQBOT_OFFICE_DAYS", "").strip() or defaults.days,
             holidays=env.get("FAQBOT_HOLIDAYS", defaults.holidays).strip(),

@@ -23,6 +23,7 @@ import pytest
 from bot.answering.check import checked_engine
 from bot.answering.engine import ANSWER, SUGGEST, Engine
 from bot.answering.knowledge import DEFAULT_FAQ_DIR, LEARNED_FILE
+from bot.config import ConfigError, Settings
 from bot.desk import learning
 from bot.desk.office import OfficeHours
 from bot.desk.tickets import CLOSED, OPEN, TicketDesk
@@ -291,7 +292,7 @@ async def test_media_round_trip_inside_and_outside_a_ticket(bot_factory):
 async def test_the_confirmation_says_when_the_team_answers(
     bot_factory, arrived, expected_day, opening
 ):
-    async with bot_factory() as bot:
+    async with bot_factory(office=OfficeHours()) as bot:  # the bot's default office hours
         desk(bot).now = Clock(arrived.timestamp())
         confirmation, _ = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
         text = confirmation["text"]
@@ -304,7 +305,11 @@ async def test_the_confirmation_says_when_the_team_answers(
 
 
 def test_office_hours_know_alsace_and_count_working_time():
-    office = OfficeHours()
+    office = Settings.from_env({}).office
+    assert office == OfficeHours()  # Europe/Paris, 9:00-17:00, Monday-Friday, Alsace
+    assert Settings.from_env({"FAQBOT_OFFICE_HOURS": "off"}).office == OfficeHours.always()
+    with pytest.raises(ConfigError):
+        Settings.from_env({"FAQBOT_TIMEZONE": "Mars/Olympus"})
     good_friday = datetime(2026, 4, 3, 10, 0, tzinfo=PARIS)
     assert not office.is_open(good_friday.timestamp())
     assert not OfficeHours(holidays="FR").is_holiday(good_friday.date())  # Alsace's own day
@@ -314,7 +319,7 @@ def test_office_hours_know_alsace_and_count_working_time():
 
 
 async def test_stats_count_working_time(bot_factory):
-    async with bot_factory() as bot:
+    async with bot_factory(office=OfficeHours()) as bot:
         friday_evening = datetime(2025, 11, 28, 18, 0, tzinfo=PARIS).timestamp()
         clock = Clock(friday_evening)
         desk(bot).now = clock

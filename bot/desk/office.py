@@ -93,12 +93,17 @@ class OfficeHours:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() in parse_days(self.days) and not self.is_holiday(day)
 
+    @classmethod
+    def always(cls, timezone: str = "Europe/Paris") -> OfficeHours:
+        """No office hours (FAQBOT_OFFICE_HOURS=off): the team may answer at any time."""
+        return cls(timezone=timezone, hours="00:00-24:00", days="mon-sun", holidays="")
+
     def _span(self, day: date) -> tuple[datetime, datetime]:
         opens, closes = parse_hours(self.hours)
-        return (
-            datetime.combine(day, opens, self.zone),
-            datetime.combine(day, closes, self.zone),
-        )
+        end = datetime.combine(day, closes, self.zone)
+        if self.hours.strip().endswith("24:00"):
+            end = datetime.combine(day + timedelta(days=1), time(0), self.zone)
+        return datetime.combine(day, opens, self.zone), end
 
     def local(self, timestamp: float) -> datetime:
         return datetime.fromtimestamp(timestamp, self.zone)
