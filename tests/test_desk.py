@@ -463,3 +463,41 @@ def test_tickets_and_cards_of_the_previous_schema_keep_working(tmp_path, engine)
     assert owed == [1] and desk_.outbox.pending()[0].kind == outbox.EDIT
     assert "pris par Claire" in texts.staff_card("fr", desk_.get(1), kb=engine.kb)
     storage.close()
+
+
+def test_faqbot_learn_in_a_terminal(tmp_path, engine, monkeypatch):  # noqa: F811
+    import io
+
+    from bot import cli
+
+    question, language, entry_id = SUGGESTED
+    faq_dir = faq_copy(tmp_path)
+    db = tmp_path / "faqbot.sqlite3"
+    storage = Storage(db)
+    assert learning.record(storage, entry_id, language, question, 1, learning.PICK_SIGNAL)
+    assert learning.record(storage, "kmo-who", "fr", "météo à Colmar demain", 2, "pick")
+    storage.close()
+    settings = Settings(db_path=db, faq_dir=faq_dir, pid_file=tmp_path / "none.pid")
+    out = io.StringIO()
+    assert cli.cmd_learn(None, settings, out, io.StringIO("a\nr\n")) == 0
+    report = out.getvalue()
+    assert question in report and "added" in report and "rejected" in report
+    assert question in (faq_dir / LEARNED_FILE).read_text(encoding="utf-8")
+    assert cli.main(["check", str(faq_dir)]) == 0
+
+
+async def test_a_card_too_old_to_edit_gets_a_fresh_card(bot_factory):
+    async with bot_factory() as bot:
+        _, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
+        # Telegram no longer lets the bot edit it (too old, deleted by someone).
+        bot.api.fail_next(
+            "editMessageText", 400, description="Bad Request: message can't be edited"
+        )
+        await bot.tap(STAFF_CHAT, card, callbacks.staff_take(1), user=SOPHIE_USER)
+        await eventually(lambda: len(bot.api.sent(STAFF_CHAT)) == 2)
+        fresh = bot.api.sent(STAFF_CHAT)[1].result
+        assert "pris par Sophie" in fresh["text"]
+        await eventually(lambda: desk(bot).get(1).staff_message_id == fresh["message_id"])
+        staff_reply(bot, "Am Bahnhof.", fresh["message_id"])  # replies to it reach the user
+        await bot.api.wait_for_message(HANS, count=2)
+        await eventually(lambda: "répondu par Sophie" in card_now(bot, fresh))
