@@ -954,7 +954,7 @@ async def media_to_team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     ui_language = await user_language(update, context)
     question = texts.media_question(ui_language, "photo", "")
     kind, caption = "photo", ""
-    source_message = query.message.reply_to_message if query.message else None
+    source_message = getattr(query.message, "reply_to_message", None)
     if source_message is not None:
         kind = media_kind(source_message) or kind
         caption = (source_message.caption or "").strip()

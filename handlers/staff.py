@@ -423,6 +423,8 @@ async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         result = await reload_faq(context.bot_data)
         note = texts.staff_learn_added(language, not result.errors)
     await query.answer(note)
+    if query.message is None or not query.message.is_accessible:
+        return
     html, markup = await _learn_card(context)
     try:
         await query.edit_message_text(html, reply_markup=markup)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 
 from bot.answering.knowledge import Entry, KnowledgeBase, Problem, Topic
 from bot.desk.tickets import (
@@ -1050,16 +1050,23 @@ def ask_prompt(language: str) -> str:
     return escape(_("What would you like to ask the team? Write your question in reply."))
 
 
+def _day(moment: datetime, language: str) -> str:
+    """ "samedi 29 novembre", "Samstag, 29. November", "Saturday, November 29" (Babel)."""
+    weekday = format_date(moment, "EEEE", locale=language)
+    separator = " " if language == "fr" else ", "
+    return weekday + separator + format_skeleton("MMMMd", moment, locale=language)
+
+
 def ticket_expected(language: str, arrived: datetime, opening: datetime | None) -> str:
     """Under the confirmation of a ticket filed outside office hours: when to expect an
     answer, dates in the user's language (Babel)."""
     _ = gettext_for(language)
-    day = format_date(arrived, "EEEE d MMMM", locale=language)
+    day = _day(arrived, language)
     if opening is None:
         return escape(
             _("Your question arrived on {day}, outside the team's working hours.").format(day=day)
         )
-    when = format_date(opening, "EEEE d MMMM", locale=language)
+    when = _day(opening, language)
     at = format_time(opening, "short", locale=language)
     return escape(
         _("Your question arrived on {day}: the team answers from {when} at {time}.").format(
