@@ -229,6 +229,7 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
             message_id,
             caption=parts[0] or None,
             reply_parameters=_reply(reply_to),
+            reply_markup=markup,
         )
         return copied.message_id
     message = None

@@ -501,3 +501,21 @@ async def test_a_card_too_old_to_edit_gets_a_fresh_card(bot_factory):
         staff_reply(bot, "Am Bahnhof.", fresh["message_id"])  # replies to it reach the user
         await bot.api.wait_for_message(HANS, count=2)
         await eventually(lambda: "répondu par Sophie" in card_now(bot, fresh))
+
+
+async def test_the_digest_counts_working_time(bot_factory):
+    from tests.test_telegram_staff import run_job
+
+    overrides = {"office": OfficeHours(), "digest_after_hours": 2.0}
+    async with bot_factory(**overrides) as bot:
+        clock = Clock(datetime(2025, 11, 28, 18, 0, tzinfo=PARIS).timestamp())  # Friday 18:00
+        desk(bot).now = clock
+        await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
+        posted = len(bot.api.sent(STAFF_CHAT))
+        clock.now = datetime(2025, 12, 1, 10, 0, tzinfo=PARIS).timestamp()  # 64 h, 1 working
+        await run_job(bot, "digest")
+        assert len(bot.api.sent(STAFF_CHAT)) == posted
+        clock.now = datetime(2025, 12, 1, 11, 30, tzinfo=PARIS).timestamp()  # 2.5 working h
+        await run_job(bot, "digest")
+        [digest] = bot.api.sent(STAFF_CHAT)[posted:]
+        assert f"#1 · {format_duration(150 * 60, 'fr')}" in digest.result["text"]
