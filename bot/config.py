@@ -100,6 +100,9 @@ class Settings:
     # The default here is none (any time); `from_env` (the bot) sets Europe/Paris 9:00-17:00,
     # Monday to Friday, with the public holidays of Alsace.
     office: OfficeHours = field(default_factory=OfficeHours.always)
+    # STAFF_TOPICS=on: the staff chat is a forum; each ticket gets its own topic, where the
+    # card, the follow-ups and the answers live; closing the ticket closes the topic.
+    staff_topics: bool = False
 
     @property
     def pid_path(self) -> Path:
@@ -181,6 +184,7 @@ class Settings:
             health_port=_port(env, "FAQBOT_HEALTH_PORT", None),
             pid_file=Path(pid_file) if pid_file else None,
             office=_office(env),
+            staff_topics=env.get("STAFF_TOPICS", "").strip().lower() in ("on", "1", "true", "yes"),
         )
 
 

@@ -196,6 +196,7 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
         ticket = await asyncio.to_thread(desk.get, item.ticket_id)
         reply_to = ticket.staff_message_id if ticket else None
     markup = InlineKeyboardMarkup.de_json(payload["markup"], bot) if payload.get("markup") else None
+    thread_id = await _topic_of(application, desk, item)
     render = application.bot_data.get(CARD_RENDERER)
     if item.kind in (outbox.CARD, outbox.EDIT) and item.ticket_id is not None and render:
         ticket = await asyncio.to_thread(desk.get, item.ticket_id)
@@ -215,11 +216,13 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
             except BadRequest as exc:
                 reason = exc.message.lower()
                 if "not modified" in reason:
+                    await _sync_topic(application, desk, ticket)
                     return ticket.staff_message_id
                 if not any(words in reason for words in NOT_EDITABLE):
                     raise
                 log.info("card of ticket #%d cannot be edited (%s): a fresh one", ticket.id, exc)
             else:
+                await _sync_topic(application, desk, ticket)
                 return ticket.staff_message_id
     if payload.get("copy_of"):
         from_chat_id, message_id = payload["copy_of"]
@@ -230,6 +233,7 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
             caption=parts[0] or None,
             reply_parameters=_reply(reply_to),
             reply_markup=markup,
+            message_thread_id=thread_id,
         )
         return copied.message_id
     message = None
@@ -240,8 +244,49 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
             part,
             reply_parameters=_reply(reply_to) if i == 0 else None,
             reply_markup=markup if last else None,
+            message_thread_id=thread_id,
         )
     return message.message_id if message else None
+
+
+async def _topic_of(application: Application, desk: TicketDesk, item: OutboxItem) -> int | None:
+    """STAFF_TOPICS=on: the forum topic of the item's ticket in the staff chat (created with
+    its first card; named by its number only, never with the user's words)."""
+    settings = application.bot_data[SETTINGS]
+    if (
+        not settings.staff_topics
+        or item.ticket_id is None
+        or not _is_staff_chat(application, item.chat_id)
+    ):
+        return None
+    ticket = await asyncio.to_thread(desk.get, item.ticket_id)
+    if ticket is None:
+        return None
+    if ticket.topic_id is None and item.kind in (outbox.CARD, outbox.EDIT):
+        name = texts.topic_name(settings.default_language, ticket.id)
+        topic = await application.bot.create_forum_topic(item.chat_id, name)
+        await asyncio.to_thread(desk.set_topic, ticket.id, topic.message_thread_id)
+        return topic.message_thread_id
+    return ticket.topic_id
+
+
+async def _sync_topic(application: Application, desk: TicketDesk, ticket) -> None:
+    """A closed ticket closes its topic, a reopened one reopens it (STAFF_TOPICS=on)."""
+    if not application.bot_data[SETTINGS].staff_topics or ticket.topic_id is None:
+        return
+    if ticket.is_closed == ticket.topic_closed:
+        return
+    chat_id = application.bot_data[SETTINGS].staff_chat_id
+    try:
+        if ticket.is_closed:
+            await application.bot.close_forum_topic(chat_id, ticket.topic_id)
+        else:
+            await application.bot.reopen_forum_topic(chat_id, ticket.topic_id)
+    except BadRequest as exc:
+        if "not_modified" not in exc.message.lower():
+            log.info("topic of ticket #%d not updated: %s", ticket.id, exc)
+            return
+    await asyncio.to_thread(desk.set_topic, ticket.id, None, ticket.is_closed)
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:

@@ -1166,3 +1166,10 @@ def staff_learn_refused(language: str, candidate, reason: str) -> str:
     return "⚠️ " + escape(
         _("“{wording}” was not added: {reason}").format(wording=candidate.text, reason=reason)
     )
+
+
+def topic_name(language: str, ticket_id: int) -> str:
+    """The forum topic of a ticket (STAFF_TOPICS=on), plain text: its number only, so that no
+    user's words stay in the staff chat's topic list after /forget."""
+    _ = gettext_for(language)
+    return _("Ticket #{number}").format(number=ticket_id)

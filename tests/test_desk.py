@@ -519,3 +519,31 @@ async def test_the_digest_counts_working_time(bot_factory):
         await run_job(bot, "digest")
         [digest] = bot.api.sent(STAFF_CHAT)[posted:]
         assert f"#1 · {format_duration(150 * 60, 'fr')}" in digest.result["text"]
+
+
+# ------------------------------------------------------------------------ 4. forum topics
+
+
+async def test_forum_topics_mode_gives_each_ticket_its_topic(bot_factory):
+    async with bot_factory(staff_topics=True) as bot:
+        confirmation, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
+        [created] = bot.api.calls_to("createForumTopic")
+        thread_id = created.result["message_thread_id"]
+        assert created.params["name"] == texts.topic_name("fr", 1)  # no user's words in it
+        assert card["message_thread_id"] == thread_id
+        await eventually(lambda: desk(bot).get(1).topic_id == thread_id)
+
+        # Staff write in the topic (not a reply to the card): the answer reaches the user.
+        staff_reply(bot, "Am Bahnhof.", thread_id)
+        [_, answer] = await bot.api.wait_for_message(HANS, count=2)
+        assert "Am Bahnhof." in answer.result["text"]
+
+        await bot.tap(STAFF_CHAT, card, callbacks.staff_close(1), user=SOPHIE_USER)
+        await eventually(lambda: bot.api.forum_topics[(STAFF_CHAT, thread_id)]["closed"])
+        # The user writes again: the topic opens again and the follow-up is copied into it.
+        follow_up = "Gibt es dort auch Parkplätze für Fahrräder?"
+        await bot.send(HANS, follow_up, user=HANS_USER, reply_to=answer.result["message_id"])
+        await eventually(lambda: not bot.api.forum_topics[(STAFF_CHAT, thread_id)]["closed"])
+        copies = [c for c in bot.api.sent(STAFF_CHAT) if follow_up in c.result.get("text", "")]
+        assert [c.result["message_thread_id"] for c in copies] == [thread_id]
+        assert confirmation

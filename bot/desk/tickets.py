@@ -170,6 +170,8 @@ class Ticket:
     answered_by: str | None = None  # the staff member whose answer last reached the user
     last_answer_at: float | None = None  # when it arrived
     closed_by: str | None = None
+    topic_id: int | None = None  # its forum topic in the staff chat (STAFF_TOPICS=on)
+    topic_closed: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -203,6 +205,8 @@ class Ticket:
             answered_by=_optional(row, "answered_by"),
             last_answer_at=_optional(row, "last_answer_at"),
             closed_by=_optional(row, "closed_by"),
+            topic_id=_optional(row, "topic_id"),
+            topic_closed=bool(_optional(row, "topic_closed")),
         )
 
 
@@ -407,14 +411,24 @@ class TicketDesk:
             self._insert_message(db, ticket_id, NOTICE, "", None, user=user_chat_message_id)
 
     def ticket_for_staff_message(self, message_id: int) -> Ticket | None:
-        """The ticket a message in the staff chat belongs to: card, answer or copied follow-up."""
+        """The ticket a message in the staff chat belongs to: card, answer or copied follow-up,
+        or the first message of its forum topic (what a message written in a topic replies to)."""
         rows = self.storage.query(
-            "SELECT t.* FROM tickets t WHERE t.staff_message_id = ?"
+            "SELECT t.* FROM tickets t WHERE t.staff_message_id = ? OR t.topic_id = ?"
             " UNION SELECT t.* FROM tickets t JOIN ticket_messages m ON m.ticket_id = t.id"
             " WHERE m.staff_chat_message_id = ? ORDER BY id DESC LIMIT 1",
-            (message_id, message_id),
+            (message_id, message_id, message_id),
         )
         return Ticket.from_row(rows[0]) if rows else None
+
+    def set_topic(self, ticket_id: int, topic_id: int | None = None, closed: bool = False) -> None:
+        """The ticket's forum topic (created, closed or reopened in the staff chat)."""
+        with self.storage.transaction() as db:
+            db.execute(
+                "UPDATE tickets SET topic_id = COALESCE(?, topic_id), topic_closed = ?"
+                " WHERE id = ?",
+                (topic_id, int(closed), ticket_id),
+            )
 
     def staff_answer_at(self, staff_chat_message_id: int) -> tuple[Ticket, TicketMessage] | None:
         """The staff answer given by that message of the staff chat, and its ticket."""

@@ -154,12 +154,16 @@ MIGRATIONS: tuple[str, ...] = (
     # 7: the team's desk (issue 11): what the bot had replied when the user asked the team
     # (JSON), who answered (and when the answer arrived) and who closed a ticket, for the
     # living card; candidate new wordings of FAQ entries, one row per labelled signal (a staff
-    # answer with an FAQ entry, a suggestion picked by the user), reviewed with /learn.
+    # answer with an FAQ entry, a suggestion picked by the user), reviewed with /learn; the
+    # ticket's forum topic in the staff chat (STAFF_TOPICS=on) and whether it is closed.
     """
     ALTER TABLE tickets ADD COLUMN bot_reply TEXT;
     ALTER TABLE tickets ADD COLUMN answered_by TEXT;
     ALTER TABLE tickets ADD COLUMN last_answer_at REAL;
     ALTER TABLE tickets ADD COLUMN closed_by TEXT;
+    ALTER TABLE tickets ADD COLUMN topic_id INTEGER;
+    ALTER TABLE tickets ADD COLUMN topic_closed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tickets_topic ON tickets (topic_id);
     CREATE TABLE wording_candidates (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         faq_id TEXT NOT NULL,
