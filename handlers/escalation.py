@@ -56,6 +56,7 @@ from handlers.common import (
 )
 from handlers.delivery import (
     CARD_RENDERER,
+    FAILED,
     PENDING,
     owed_message,
     retry_owed,
@@ -920,7 +921,7 @@ async def pass_media_on(
         )
 
     try:
-        await asyncio.to_thread(
+        posted = await asyncio.to_thread(
             desk_of(context).add_user_followup,
             ticket.id,
             f"[{kind}] {caption}".strip(),
@@ -930,8 +931,12 @@ async def pass_media_on(
     except Banned:
         await send_html(update, context, texts.ticket_banned(ui_language), chat_id=chat_id)
         return
+    outcome = PENDING
     if staff_chat_id is not None:
-        await send_owed(context.application, staff_chat_id)
+        outcome = await send_item(context.application, posted.outbox_id)
+    if outcome == FAILED:  # Telegram would not copy it: do not say the team can see it
+        log.info("a file of ticket #%d could not be copied to the staff chat", ticket.id)
+        return
     if tell:
         notice = await send_html(
             update, context, texts.media_passed_on(ui_language, ticket.id), chat_id=chat_id
