@@ -936,6 +936,7 @@ async def pass_media_on(
         outcome = await send_item(context.application, posted.outbox_id)
     if outcome == FAILED:  # Telegram would not copy it: do not say the team can see it
         log.info("a file of ticket #%d could not be copied to the staff chat", ticket.id)
+        await send_html(update, context, texts.not_text(ui_language), chat_id=chat_id)
         return
     if tell:
         notice = await send_html(
