@@ -1,4 +1,5 @@
-"""The `faqbot` command line: ask, chat, check, eval, report, drafts; run and reload the bot."""
+"""The `faqbot` command line: ask, chat, check, eval, report, drafts; run and reload the bot;
+links and qr (the deep links of posters)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,42 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.answering.check import check_knowledge_base
-from bot.answering.engine import ANSWER, ESCALATE, SUGGEST, Decision, Engine, settle
-from bot.answering.evaluation import Outcome, evaluate, format_report, load_questions
+from bot.answering.conversation import take_turn
+from bot.answering.dialogue import DialogueState
+from bot.answering.engine import (
+    ANSWER,
+    CLARIFY,
+    ESCALATE,
+    GAP,
+    OFF_TOPIC,
+    SUGGEST,
+    Decision,
+    Engine,
+    settle,
+)
+from bot.answering.evaluation import (
+    Outcome,
+    evaluate,
+    format_conversation_report,
+    format_report,
+    load_conversation_sets,
+    load_questions,
+    run_conversations,
+    without_faq_copies,
+)
 from bot.answering.knowledge import LEARNED_FILE, KnowledgeBaseError, LoadResult, load_or_raise
 from bot.config import ConfigError, ServiceError, Settings
 from bot.desk import learning
 from bot.desk.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
 from bot.i18n import LANGUAGES, gettext_for
+from bot.links import LinkError
 from bot.pidfile import NoRunningBot, running_bot_pid
 from bot.store.lock import exclusive_database
 from bot.store.storage import Storage, StorageError
@@ -40,6 +64,11 @@ def _questions(args: Sequence[str], stdin: TextIO) -> Iterable[str]:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     engine = _load_engine(settings, args.faq)
+    if args.dialogue:
+        return ask_dialogues(engine, args.lang or settings.default_language, sys.stdin, out)
+    if not args.question:
+        print("faqbot ask: give questions, or - to read them from stdin", file=sys.stderr)
+        return 2
     for question in _questions(args.question, sys.stdin):
         decision = engine.decide(question, args.lang, settings.default_language)
         if args.json:
@@ -48,6 +77,25 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             print(f"[{decision.status} {decision.faq_id or ''} {decision.score:.0f}]", file=out)
             print(decision.text, file=out)
             print(file=out)
+    return 0
+
+
+def ask_dialogues(engine: Engine, language: str, lines: Iterable[str], out: TextIO) -> int:
+    """`faqbot ask --json --dialogue`: one message per line, an empty line starts a new
+    conversation; each message is decided in its conversation (as the Telegram chat does), one
+    JSON object per line with its conversation's number (`dialogue`) and turn (`turn`)."""
+    state, number, turn_number, clock = DialogueState(), 0, 0, 1_000_000.0
+    for raw in lines:
+        text = raw.strip()
+        if not text:
+            if turn_number:
+                state, number, turn_number = DialogueState(), number + 1, 0
+            continue
+        clock += 5.0
+        turn = take_turn(engine, text, state, language, clock)
+        state, turn_number = turn.state, turn_number + 1
+        record = turn.decision.as_json(engine.kb) | {"dialogue": number, "turn": turn_number}
+        print(json.dumps(record, ensure_ascii=False), file=out)
     return 0
 
 
@@ -99,6 +147,8 @@ def cmd_reload(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     engine = _load_engine(settings, args.faq)
+    if Path(args.file).is_dir():
+        return eval_folder(engine, Path(args.file), out)
     try:
         items = load_questions(args.file)
     except (OSError, ValueError) as exc:
@@ -113,14 +163,47 @@ def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
+def eval_folder(engine: Engine, folder: Path, out: TextIO) -> int:
+    """`faqbot eval tests/data/`: the question set (eval.yaml) and the conversation sets, the
+    part kept aside (holdout) reported apart from the rest."""
+    if (folder / "eval.yaml").exists():
+        items = load_questions(folder / "eval.yaml")
+        print(
+            format_report(evaluate(items, lambda q: _outcome(engine, q))).split("\n\n")[0], file=out
+        )
+        print(file=out)
+    try:
+        dialogues = without_faq_copies(load_conversation_sets(folder), engine.kb)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"faqbot eval: {exc}", file=sys.stderr)
+        return 2
+    for title, part in (
+        ("conversation sets, tuning part", [d for d in dialogues if not d.holdout]),
+        ("conversation sets, held out", [d for d in dialogues if d.holdout]),
+    ):
+        report = run_conversations(engine, part)
+        print(format_conversation_report(report, title), file=out)
+        print(file=out)
+    return 0
+
+
+def _outcome(engine: Engine, question: str) -> Outcome:
+    d = engine.decide(question)
+    return Outcome(d.status, d.faq_id, d.language)
+
+
 class TerminalChat:
-    """The same conversation as on Telegram, in a terminal: numbers pick the offered lines."""
+    """The same conversation as on Telegram, in a terminal: the same turn (`take_turn`, with
+    its dialogue state and language), the same commands (/start, /topics, /language, /ask,
+    /help), and numbers for what Telegram shows as buttons."""
 
     def __init__(self, engine: Engine, language: str, write: Callable[[str], None]):
         self.engine = engine
         self.language = language
         self.write = write
         self.options: list[tuple[str, str]] = []  # (kind, id): ("entry", faq_id) | ("topic", id)
+        self.state = DialogueState()
+        self.clock = time.time
 
     @property
     def _(self) -> Callable[[str], str]:
@@ -130,18 +213,23 @@ class TerminalChat:
         """Print numbered choices: (kind, id, label)."""
         self.options = [(kind, ident) for kind, ident, _ in options]
         if options:
-            self.write(title)
+            if title:
+                self.write(title)
             for i, (_, _, label) in enumerate(options, 1):
                 self.write(f"  {i}. {label}")
 
     def show_entry(self, faq_id: str) -> None:
         entry = self.engine.kb.entries[faq_id]
-        self.write(entry.answers[self.language])
+        answer = entry.answers[self.language]
+        self.write(answer)
+        if self._("Ask the team") in answer:  # the answer names Telegram's button
+            self.write(self._("(Here: /ask followed by your question sends it to the team.)"))
         related = [r for r in entry.related if r in self.engine.kb.entries]
         self.offer(
             self._("Related questions:"),
             [("entry", r, self.engine.kb.entries[r].title(self.language)) for r in related],
         )
+        self.state = DialogueState(self.language, (faq_id,), entry.topic, ANSWER, self.clock())
 
     def show_topics(self) -> None:
         self.offer(
@@ -166,19 +254,36 @@ class TerminalChat:
             return True
         if line in ("/quit", "/exit", "/q"):
             return False
-        if line == "/topics":
+        command, _space, rest = line.partition(" ")
+        if command == "/start":
+            self.write(self.help())
             self.show_topics()
             return True
-        if line.startswith("/lang"):
-            choice = line.removeprefix("/lang").strip()
+        if command == "/topics":
+            self.show_topics()
+            return True
+        if command in ("/lang", "/language"):
+            choice = rest.strip()
             if choice in LANGUAGES:
                 self.language = choice
+                self.state = DialogueState(choice)
                 self.write(self._("Language set to English."))
             else:
                 self.write(_("Choose a language: /lang fr, /lang de or /lang en."))
             return True
-        if line == "/help":
+        if command == "/help":
             self.write(self.help())
+            return True
+        if command == "/ask":
+            if rest.strip():
+                self.write(_("Would be sent to the team:") + f" [{self.language}] {rest.strip()}")
+            else:
+                self.write(
+                    _(
+                        "Send /ask followed by your question, for example: /ask Who can "
+                        "join the programme?"
+                    )
+                )
             return True
         if line.isdigit() and self.options:
             number = int(line)
@@ -191,18 +296,19 @@ class TerminalChat:
             else:
                 self.show_entry(ident)
             return True
-        self.answer(self.engine.decide(line, default_language=self.language))
+        turn = take_turn(self.engine, line, self.state, self.language, self.clock())
+        self.state = turn.state
+        self.language = turn.decision.language  # the conversation's, for what follows
+        self.answer(turn.decision)
         return True
 
     def answer(self, decision: Decision) -> None:
         _ = gettext_for(decision.language)
         if decision.status == ANSWER and decision.faq_id:
-            self.language, previous = decision.language, self.language
             self.show_entry(decision.faq_id)
-            self.language = previous
         elif decision.status == SUGGEST:
             self.offer(
-                _("I am not sure I understood. Did you mean:"),
+                decision.text.splitlines()[0],
                 [
                     ("entry", c.faq_id, self.engine.kb.entries[c.faq_id].title(decision.language))
                     for c in decision.suggestions
@@ -211,7 +317,12 @@ class TerminalChat:
             self.write(_("(type a number, or ask again in other words)"))
         else:
             self.write(decision.text)
-        if decision.status == ESCALATE:
+            if decision.status == GAP and decision.faq_id:
+                entry = self.engine.kb.entries[decision.faq_id]
+                self.offer("", [("entry", entry.id, entry.title(decision.language))])
+            elif decision.status in (OFF_TOPIC, CLARIFY) or decision.kind == "help":
+                self.show_topics()
+        if decision.status in (ESCALATE, GAP):
             self.write(
                 _("Would be sent to the team:") + f" [{decision.language}] {decision.question}"
             )
@@ -368,6 +479,52 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
+def _bot_username(args: argparse.Namespace, settings: Settings) -> str:
+    """--bot-username, else TELEGRAM_BOT_USERNAME, else getMe with the token."""
+    from bot.links import clean_username, username_from_get_me
+
+    name = args.bot_username or settings.bot_username
+    if not name and settings.token:
+        name = username_from_get_me(settings.api_url, settings.token)
+    if not name:
+        raise LinkError(
+            "the links need the bot's username: --bot-username, TELEGRAM_BOT_USERNAME, "
+            "or TELEGRAM_BOT_TOKEN to ask Telegram"
+        )
+    return clean_username(name)
+
+
+def cmd_links(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Every topic's and entry's deep link, tab-separated: payload, kind, link, label."""
+    from bot.links import all_links
+
+    kb = load_or_raise(_faq_dir(args, settings))
+    username = _bot_username(args, settings)
+    for link in all_links(kb, username, args.lang or settings.default_language):
+        print(f"{link.payload}\t{link.kind}\t{link.url}\t{link.label}", file=out)
+    return 0
+
+
+def cmd_qr(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """The QR code of one topic's or entry's deep link, as PNG or SVG for print."""
+    from bot.links import find_link, write_qr
+
+    kb = load_or_raise(_faq_dir(args, settings))
+    link = find_link(kb, _bot_username(args, settings), args.target, settings.default_language)
+    output = Path(args.output)
+    version, size = write_qr(link.url, output, scale=args.scale)
+    print(
+        f"{output}: {link.url} ({link.kind} {link.target}: {link.label}); "
+        f"QR version {version}, {size}×{size} modules",
+        file=out,
+    )
+    return 0
+
+
+def _faq_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.faq) if args.faq else settings.faq_dir
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faqbot",
@@ -378,9 +535,15 @@ def build_parser() -> argparse.ArgumentParser:
     faq = {"help": "FAQ folder (default: FAQBOT_FAQ_DIR or the bundled faq/)"}
 
     ask = sub.add_parser("ask", help="answer questions ('-' reads one per line from stdin)")
-    ask.add_argument("question", nargs="+")
+    ask.add_argument("question", nargs="*", help="questions, or - to read them from stdin")
     ask.add_argument("--lang", **lang)
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument(
+        "--dialogue",
+        action="store_true",
+        help="stdin holds conversations: one message per line, an empty line between two "
+        "conversations; JSON out (with dialogue and turn numbers)",
+    )
     ask.add_argument("--faq", **faq)
     ask.set_defaults(func=cmd_ask)
 
@@ -431,6 +594,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reload.add_argument("--faq", **faq)
     reload.set_defaults(func=cmd_reload)
+
+    username = {
+        "help": "the bot's username (default: TELEGRAM_BOT_USERNAME, else getMe with the token)"
+    }
+    links = sub.add_parser(
+        "links", help="the deep link (t.me/<bot>?start=...) of every topic and entry"
+    )
+    links.add_argument("--bot-username", **username)
+    links.add_argument("--lang", choices=LANGUAGES, help="labels in this language")
+    links.add_argument("--faq", **faq)
+    links.set_defaults(func=cmd_links)
+
+    qr = sub.add_parser("qr", help="draw the QR code of a topic's or entry's deep link")
+    qr.add_argument("target", help="a topic or entry id (or its payload: t-kmo, e-kmo-what)")
+    qr.add_argument("--output", required=True, help="FILE.png or FILE.svg")
+    qr.add_argument("--scale", type=_positive, default=10, help="pixels per module (10)")
+    qr.add_argument("--bot-username", **username)
+    qr.add_argument("--faq", **faq)
+    qr.set_defaults(func=cmd_qr)
     return parser
 
 
@@ -442,7 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"faqbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (StorageError, ServiceError) as exc:
+    except (StorageError, ServiceError, LinkError) as exc:
         print(f"faqbot: {exc}", file=sys.stderr)
         return 1
     except KnowledgeBaseError as exc:

@@ -70,6 +70,8 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
 class Settings:
     token: str | None = None
     api_url: str = DEFAULT_API_URL
+    # The bot's @username, for `faqbot links` and `faqbot qr` (else getMe with the token).
+    bot_username: str | None = None
     staff_chat_id: int | None = None
     staff_user_ids: frozenset[int] = frozenset()
     db_path: Path = DEFAULT_DB_PATH
@@ -157,6 +159,7 @@ class Settings:
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
             api_url=(env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/"),
+            bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@") or None,
             staff_chat_id=staff_chat_id,
             staff_user_ids=staff_user_ids,
             db_path=Path(env.get("FAQBOT_DB", "").strip() or DEFAULT_DB_PATH),

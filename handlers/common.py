@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.answering.check import checked_engine
+from bot.answering.dialogue import DialogueState
 from bot.answering.engine import Engine, settle
 from bot.answering.knowledge import LoadResult
 from bot.config import Settings
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 # Keys of `application.bot_data`, filled by `bot.telegram.app.build_application`.
 ENGINE, STORAGE, SETTINGS, DESK = "engine", "storage", "settings", "desk"
 METRICS, RELOAD_LOCK, QUESTION_LOG = "metrics", "reload_lock", "question_log"
+DIALOGUES = "dialogues"  # chat id -> DialogueState, the chats seen since the start
+# Dialogue states kept in memory before the oldest are dropped (they stay in the database).
+KEPT_DIALOGUES = 10_000
 # Errors of a refused FAQ written to the log (all of them are in `faqbot check`).
 LOGGED_PROBLEMS = 10
 
@@ -45,6 +50,31 @@ def question_log_of(context: ContextTypes.DEFAULT_TYPE) -> GroupCommit[LoggedQue
     """`await question_log_of(context).submit(LoggedQuestion(...))`: the logged question's id,
     once committed (batched with other users' questions under load)."""
     return context.bot_data[QUESTION_LOG]
+
+
+async def dialogue_of(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> DialogueState:
+    """The chat's dialogue state as last saved (an empty one for a new chat): from memory,
+    or once from the database after a restart."""
+    states: dict[int, DialogueState] = context.bot_data.setdefault(DIALOGUES, {})
+    if chat_id not in states:
+        saved = await asyncio.to_thread(storage_of(context).dialogue, chat_id)
+        remember_dialogue(context, chat_id, DialogueState.from_json(saved))
+    return states[chat_id]
+
+
+def remember_dialogue(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, state: DialogueState
+) -> None:
+    """Keep the chat's state in memory (it is saved with the question log's next row)."""
+    states: dict[int, DialogueState] = context.bot_data.setdefault(DIALOGUES, {})
+    states.pop(chat_id, None)
+    states[chat_id] = state
+    if len(states) > KEPT_DIALOGUES:  # the least recently seen chat goes first
+        del states[next(iter(states))]
+
+
+def forget_dialogue(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    context.bot_data.setdefault(DIALOGUES, {}).pop(chat_id, None)
 
 
 def settings_of(context: ContextTypes.DEFAULT_TYPE) -> Settings:
@@ -105,6 +135,18 @@ def is_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The conversation's language, for everything the bot says in a chat (topics, ticket
+    confirmations, notices…): the language of the user's last clear message in this chat
+    (its fresh dialogue state), else `preferred_language`."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        state = (await dialogue_of(context, chat.id)).current(time.time())
+        if state.language:
+            return state.language
+    return await preferred_language(update, context)
+
+
+async def preferred_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The user's stored choice, else Telegram's language_code if fr/de/en, else the default.
 
     SQLite writes wait for the disk (synchronous=FULL), so storage runs in a worker thread and

@@ -8,29 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import replace
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.answering.engine import ANSWER, SMALLTALK, SUGGEST
+from bot import links
+from bot.answering.conversation import take_turn
+from bot.answering.engine import ANSWER, CLARIFY, GAP, OFF_TOPIC, SMALLTALK, SUGGEST
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.formatting import escape
 from bot.store.storage import LoggedQuestion
-from handlers import callbacks, escalation, keyboards, texts
+from handlers import callbacks, escalation, home, keyboards, texts
 from handlers.common import (
+    dialogue_of,
     edit_html,
     engine_of,
     metrics_of,
+    preferred_language,
     question_log_of,
     refuse_non_question,
+    remember_dialogue,
     send_html,
     settings_of,
     storage_of,
     user_language,
 )
 from handlers.rules import (
-    reply_language,
     strip_mention,
 )
 from handlers.topics import send_topic
@@ -39,8 +45,9 @@ log = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: welcome and language picker. `/start <topic or entry id>` (deep links from QR
-    codes on posters) opens that topic or answer directly."""
+    """/start: welcome, language picker and the home screen's buttons (handlers/home.py).
+    `/start t-<topic>` or `/start e-<entry>` (deep links from QR codes on posters, inline
+    results) opens that topic or answer directly."""
     language = await user_language(update, context)
     if context.args and context.args[0] == escalation.ASK_PAYLOAD:
         await escalation.ask_pending(update, context, language)
@@ -52,7 +59,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         update,
         context,
         texts.welcome(language, user.first_name if user else None),
-        keyboards.language_picker(),
+        await home.home_keyboard(context, language, picker=True),
     )
 
 
@@ -61,13 +68,12 @@ async def open_deep_link(
 ) -> bool:
     """Show the topic or entry named by a deep-link payload; False if it names neither."""
     kb = engine_of(context).kb
-    key = payload.strip().lower()
-    topic = kb.topic(key)
-    if topic is not None:
-        await send_topic(update, context, topic, language)
+    found = links.parse_payload(kb, payload)  # t-<topic>, e-<entry> (or a bare id)
+    if found is not None and found[0] == links.TOPIC:
+        await send_topic(update, context, kb.topic(found[1]), language)
         return True
-    entry = kb.entries.get(key)
-    if entry is not None:
+    if found is not None:
+        entry = kb.entries[found[1]]
         await send_html(
             update,
             context,
@@ -100,12 +106,16 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A picker button (`lang:<xx>`): store the choice; the picker becomes the confirmation."""
+    """A picker button (`lang:<xx>`): store the choice; the picker becomes the confirmation,
+    with the home screen's buttons in that language."""
     query = update.callback_query
     language = context.matches[0].group(1)
     await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
+    await speak(update, context, language)
     await query.answer()
-    await edit_html(update, context, texts.language_set(language))
+    await edit_html(
+        update, context, texts.language_set(language), await home.home_keyboard(context, language)
+    )
 
 
 async def set_default_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -113,8 +123,18 @@ async def set_default_language(update: Update, context: ContextTypes.DEFAULT_TYP
     query = update.callback_query
     language = context.matches[0].group(1)
     await asyncio.to_thread(storage_of(context).set_language, query.from_user.id, language)
+    await speak(update, context, language)
     await query.answer(texts.default_language_set(language))
     await drop_buttons(query, callbacks.DEFAULT_LANGUAGE_PREFIX)
+
+
+async def speak(update: Update, context: ContextTypes.DEFAULT_TYPE, language: str) -> None:
+    """A language the user chose is the conversation's from now on (until they clearly write
+    in another one)."""
+    chat = update.effective_chat
+    if chat is not None:
+        state = await dialogue_of(context, chat.id)
+        remember_dialogue(context, chat.id, replace(state, language=language))
 
 
 async def drop_buttons(query: CallbackQuery, prefix: str) -> None:
@@ -145,24 +165,37 @@ async def answer_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    """Answer in the question's language when it is clearly another one than the user's,
-    with a button to make that language the default; log the question for FAQ editors."""
-    preferred = await user_language(update, context)
+    """Answer in the conversation's language (the clear language of this message, else that of
+    the conversation so far, else the user's), reading a short follow-up with the subject of
+    the answer before (the chat's dialogue state); log the question for FAQ editors."""
+    preferred = await preferred_language(update, context)
     if await refuse_non_question(update, context, text, preferred, texts.empty(preferred)):
         return
-
+    chat_id = update.effective_chat.id
     engine = engine_of(context)
-    language = reply_language(engine.detect(text, preferred), preferred)
-    decision = engine.decide(text, language=language, default_language=preferred)
+    turn = take_turn(engine, text, await dialogue_of(context, chat_id), preferred, time.time())
+    decision, language, after_this = turn.decision, turn.decision.language, turn.state
     user_id = update.effective_user.id if update.effective_user else None
     log.debug("question from %s: %r", user_id, text)
     metrics_of(context).question(decision.language, decision.status)
+    kb = engine.kb
+    remember_dialogue(context, chat_id, after_this)
     if decision.status == SMALLTALK:
-        await send_html(update, context, escape(decision.text))
+        help_markup = keyboards.topics_keyboard(kb, language) if decision.kind == "help" else None
+        await send_html(update, context, escape(decision.text), help_markup)
         return
 
     question_id = await question_log_of(context).submit(
-        LoggedQuestion(user_id, language, text, decision.status, decision.faq_id, decision.score)
+        LoggedQuestion(
+            user_id,
+            language,
+            text,
+            decision.status,
+            decision.faq_id,
+            decision.score,
+            chat_id=chat_id,
+            dialogue=after_this.to_json(),
+        )
     )
     log.info(
         "question #%d: %s %s (%.0f, %s)",
@@ -180,7 +213,6 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         },
     )
     offer_default = language != preferred
-    kb = engine.kb
     if decision.status == ANSWER:
         entry = kb.entries[decision.faq_id]
         markup = keyboards.answer_keyboard(kb, entry, language, question_id, offer_default)
@@ -189,7 +221,16 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         markup = keyboards.suggestions_keyboard(
             kb, decision.suggestions, language, question_id, offer_default
         )
-        await send_html(update, context, texts.suggestions(language), markup)
+        header = decision.text.splitlines()[0] if decision.follows else None
+        await send_html(update, context, texts.suggestions(language, header), markup)
+    elif decision.status == GAP:
+        entry = kb.entries[decision.faq_id]
+        markup = keyboards.gap_keyboard(entry, language, question_id, offer_default)
+        await send_html(update, context, escape(decision.text), markup)
+    elif decision.status in (OFF_TOPIC, CLARIFY):
+        await send_html(
+            update, context, escape(decision.text), keyboards.topics_keyboard(kb, language)
+        )
     else:
         markup = keyboards.escalation_keyboard(language, question_id, offer_default)
         await send_html(update, context, escape(decision.text), markup)

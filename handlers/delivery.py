@@ -27,6 +27,7 @@ from bot.desk.tickets import TicketDesk
 from bot.formatting import escape, split_html
 from bot.store import outbox
 from bot.store.outbox import OutboxItem, Owed
+from bot.telegram.ratelimit import SENDING
 from handlers import texts
 from handlers.common import DESK, SETTINGS
 
@@ -145,7 +146,7 @@ async def _send_one(
     application: Application, desk: TicketDesk, item: OutboxItem
 ) -> tuple[str, int | None]:
     """Send one item: its outcome, and the notice to staff it now owes (if any)."""
-    await asyncio.to_thread(desk.outbox.started, item.id)
+    token = SENDING.set(_Try(desk, item.id))
     try:
         message_id = await _transmit(application, desk, item)
     except Forbidden as exc:
@@ -158,6 +159,8 @@ async def _send_one(
         return await _refused(application, desk, item, exc)
     except TelegramError as exc:  # network, timeouts, 429 after the rate limiter's tries
         return await _later(desk, item, exc, "Telegram did not answer")
+    finally:
+        SENDING.reset(token)
     then = _confirmation(application, item)
     notice_id = await asyncio.to_thread(desk.delivered, item, message_id, then)
     if item.kind == outbox.ANSWER and then is None and not await _react(application, item):
@@ -166,6 +169,31 @@ async def _send_one(
             desk.outbox.enqueue, _confirmation(application, item, as_text=True)
         )
     return SENT, notice_id
+
+
+@dataclass
+class _Try:
+    """One try of an item, counted on disk when its request leaves (after the rate limiter's
+    waits: a crash while it waits sent nothing), uncounted when Telegram refuses it with a 429.
+    Found by the chaos test: counted before the waits, a crash or a 429 during them made the
+    only copy the user got say "sent again after an interruption"."""
+
+    desk: TicketDesk
+    item_id: int
+    counted: bool = False
+    kept: bool = False  # an earlier request of this try may have arrived: counted for good
+
+    async def leaving(self) -> None:
+        if self.counted:  # the previous request was not refused (a part sent, a timeout)
+            self.kept = True
+            return
+        self.counted = True
+        await asyncio.to_thread(self.desk.outbox.started, self.item_id)
+
+    async def refused(self) -> None:
+        if self.counted and not self.kept:
+            self.counted = False
+            await asyncio.to_thread(self.desk.outbox.started, self.item_id, -1)
 
 
 async def _react(application: Application, item: OutboxItem) -> bool:

@@ -216,8 +216,8 @@ async def hand_over(
 
     A banned user, or one over the limits, is told politely and nothing reaches staff. A
     question already filed from the same `source` is not filed again: the user is reminded
-    of its ticket. Asked in a group, all of it happens in the user's private chat (see
-    `private_chat`).
+    of its ticket (and may reply to the reminder as to the confirmation). Asked in a group,
+    all of it happens in the user's private chat (see `private_chat`).
     """
     user = update.effective_user
     chat = update.effective_chat
@@ -249,8 +249,12 @@ async def hand_over(
             bot_reply=bot_reply,
         )
     except AlreadyFiled as exc:
+        # Like the confirmation, a reply to this reminder is a follow-up on the ticket (also
+        # the one message about it a user may get: the request handled again after a crash).
         already = texts.already_filed(ui_language, exc.ticket.id)
-        await send_html(update, context, already, chat_id=to.chat_id)
+        notice = await send_html(update, context, already, chat_id=to.chat_id)
+        if notice is not None:
+            await asyncio.to_thread(desk.record_user_notice, exc.ticket.id, notice.message_id)
         return None
     except Banned:
         await send_html(update, context, texts.ticket_banned(ui_language), chat_id=to.chat_id)

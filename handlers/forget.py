@@ -14,7 +14,14 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from handlers import keyboards, texts
-from handlers.common import edit_html, send_html, settings_of, storage_of, user_language
+from handlers.common import (
+    edit_html,
+    forget_dialogue,
+    send_html,
+    settings_of,
+    storage_of,
+    user_language,
+)
 from handlers.escalation import PENDING_QUESTION, desk_of
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,7 @@ async def confirm_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         context.user_data.pop(PENDING_QUESTION, None)  # a question asked in a group, unsent
     staff_copies = await asyncio.to_thread(desk_of(context).staff_copies_of, user_id)
     complete = await asyncio.to_thread(storage_of(context).forget_user, user_id)
+    forget_dialogue(context, user_id)  # the conversation's memory, in memory too
     if complete:
         log.info("a user's data was deleted (/forget)")
     else:

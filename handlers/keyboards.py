@@ -90,6 +90,19 @@ def suggestions_keyboard(
     return _markup(rows)
 
 
+def gap_keyboard(
+    entry: Entry, language: str, question_id: int | None = None, offer_default: bool = False
+) -> InlineKeyboardMarkup:
+    """Under "the FAQ does not say that": the subject's entry, and "Ask the team"."""
+    return _markup(
+        [
+            [_button(entry.title(language), callbacks.related(language, entry.id))],
+            _ask_row(language, question_id),
+            _default_language_row(offer_default, language),
+        ]
+    )
+
+
 def escalation_keyboard(
     language: str, question_id: int | None = None, offer_default: bool = False
 ) -> InlineKeyboardMarkup:
@@ -197,3 +210,21 @@ def learn_keyboard(candidate_id: int, language: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def home_keyboard(
+    kb: KnowledgeBase, language: str, entry_ids: Sequence[str], *, picker: bool = False
+) -> InlineKeyboardMarkup:
+    """The home screen (handlers/home.py): the language picker's row when `picker`, then the
+    most asked questions (their answer as a new message, like a related question), then the
+    topics (the menu opens in place)."""
+    rows: list[list[InlineKeyboardButton | None]] = []
+    if picker:
+        rows += language_picker().inline_keyboard
+    rows += [
+        [_button("❓ " + kb.entries[e].title(language), callbacks.related(language, e))]
+        for e in entry_ids
+        if e in kb.entries
+    ]
+    rows += [[_button("📂 " + t.names[language], callbacks.topic(t.id))] for t in kb.topics]
+    return _markup(rows)

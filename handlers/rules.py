@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 
-from bot.answering.language import LanguageGuess
+from bot.answering.conversation import reply_language  # noqa: F401  (the handlers' import)
 from bot.answering.text import fold
 from bot.i18n import LANGUAGES
 
 #: Longer messages are not questions the FAQ can answer; the user is asked to shorten them.
 MAX_QUESTION_LENGTH = 1000
-
-#: A question is "clearly" in another language when its best language has at least this much
-#: evidence and twice as much as any other (see `bot.answering.language.detect_language` scores).
-CLEAR_LANGUAGE_SCORE = 2.0
-CLEAR_LANGUAGE_RATIO = 2.0
 
 TOO_LONG, EMPTY = "too_long", "empty"
 
@@ -23,22 +18,6 @@ def language_from_code(language_code: str | None, default: str) -> str:
     """fr, de or en from Telegram's IETF `language_code` ("de-CH" -> de); `default` otherwise."""
     primary = (language_code or "").split("-")[0].strip().lower()
     return primary if primary in LANGUAGES else default
-
-
-def reply_language(guess: LanguageGuess, preferred: str) -> str:
-    """The language to answer in: the question's own when it is clearly another one.
-
-    Short or mixed questions ("KMØ ?", "formation") carry too little evidence; they are
-    answered in the user's language rather than flipping between languages.
-    """
-    best = guess.language
-    if best == preferred or best not in LANGUAGES:
-        return preferred
-    score = guess.scores.get(best, 0.0)
-    runner_up = max((s for lang, s in guess.scores.items() if lang != best), default=0.0)
-    if score >= CLEAR_LANGUAGE_SCORE and score >= CLEAR_LANGUAGE_RATIO * runner_up:
-        return best
-    return preferred
 
 
 def question_problem(text: str | None) -> str | None:

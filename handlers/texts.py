@@ -57,6 +57,61 @@ def command_descriptions(language: str) -> list[tuple[str, str]]:
     ]
 
 
+# The bot's public face: its profile (set at start, handlers/profile.py) and the home screen
+# after /start (handlers/home.py). Plain text where Telegram shows it as such.
+
+#: Telegram's limits for the profile's texts (setMyName, setMyShortDescription, setMyDescription).
+NAME_LIMIT, SHORT_DESCRIPTION_LIMIT, DESCRIPTION_LIMIT = 64, 120, 512
+
+
+def bot_name(language: str) -> str:
+    """The bot's name, as the chat list shows it (plain text, at most 64 characters)."""
+    _ = gettext_for(language)
+    return _("Sud Alsace Territoire d'Industrie assistant")
+
+
+def bot_short_description(language: str) -> str:
+    """The bot's profile and the link previews (plain text, at most 120 characters)."""
+    _ = gettext_for(language)
+    return _(
+        "The programme's FAQ on the Sud Alsace Territoire d'Industrie, in French, German "
+        "and English."
+    )
+
+
+def bot_description(language: str) -> str:
+    """What an empty chat with the bot shows before Start (plain text, at most 512
+    characters). Only what the FAQ and the bot do: no date, address or number of its own."""
+    _ = gettext_for(language)
+    return "\n\n".join(
+        [
+            _(
+                "I answer questions about the Sud Alsace Territoire d'Industrie (the programme, "
+                "KMØ, Campus Industrie 4.0, training, the Be 4.0 fair) from the programme's FAQ, "
+                "in French, German or English."
+            ),
+            _(
+                "What the FAQ does not answer, I hand to the programme's team, who answer you "
+                "here in this chat."
+            ),
+            _("Tap Start and ask your question in your own words."),
+        ]
+    )
+
+
+def open_assistant(language: str) -> str:
+    """The deep-link button under inline results (plain text)."""
+    _ = gettext_for(language)
+    return _("Open the assistant")
+
+
+def inline_topic(topic: Topic, titles: Sequence[str], language: str) -> str:
+    """A topic sent from inline mode: its name, then its questions."""
+    _ = gettext_for(language)
+    lines = [bold(topic.names[language]), escape(_("Questions of this topic:"))]
+    return "\n".join([*lines, *("• " + escape(title) for title in titles)])
+
+
 def welcome(language: str, first_name: str | None) -> str:
     _ = gettext_for(language)
     if first_name:
@@ -70,8 +125,8 @@ def welcome(language: str, first_name: str | None) -> str:
             + escape(_("I am the assistant of the Sud Alsace Territoire d'Industrie.")),
             escape(
                 _(
-                    "Ask me a question in French, German or English, in your own words, "
-                    "or browse the questions with /topics."
+                    "Ask me a question in French, German or English, in your own words, or "
+                    "choose one of the most asked questions or a topic below."
                 )
             ),
             escape(_("Choose your language:")),
@@ -91,7 +146,12 @@ def language_set(language: str) -> str:
     return "\n\n".join(
         [
             escape(_("Language set to English.")),
-            escape(_("Ask your question, or browse the questions with /topics.")),
+            escape(
+                _(
+                    "Ask your question in your own words, or choose one of the most asked "
+                    "questions or a topic below."
+                )
+            ),
         ]
     )
 
@@ -178,9 +238,11 @@ def topic_menu(topic: Topic, language: str) -> str:
     return bold(topic.names[language]) + "\n" + escape(_("Choose a question:"))
 
 
-def suggestions(language: str) -> str:
+def suggestions(language: str, header: str | None = None) -> str:
+    """Above suggestion buttons: "Did you mean", or the engine's own `header` for a follow-up
+    ("About KMØ? Did you mean:")."""
     _ = gettext_for(language)
-    return escape(_("I am not sure I understood. Did you mean:"))
+    return escape(header or _("I am not sure I understood. Did you mean:"))
 
 
 def ticket_created(language: str, ticket_id: int) -> str:

@@ -126,6 +126,13 @@ _STRING_PARAMS = frozenset(
     }
 )
 
+#: setMyName/setMyDescription/setMyShortDescription: the field each sets, and its limit
+_PROFILE_FIELDS = {
+    "setmyname": ("name", 64),
+    "setmydescription": ("description", 512),
+    "setmyshortdescription": ("short_description", 120),
+}
+
 #: update types Telegram does not deliver unless asked for explicitly in allowed_updates
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
@@ -849,6 +856,13 @@ class BotApiDouble:
         #: (scope key, language_code) -> commands; see commands_for()
         self.my_commands_by_scope: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.bot_settings: dict[str, Any] = {}
+        #: (field, language_code) -> text: the bot's name, description and short description
+        #: per language ("" = the default), as setMyName/setMyDescription/... left them
+        self.profile: dict[tuple[str, str], str] = {}
+        #: chat id (None = the default) -> the menu button (setChatMenuButton)
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
+        #: inline_query_id -> answerInlineQuery params (None while unanswered)
+        self.inline_answers: dict[str, dict[str, Any] | None] = {}
         self.webhook_url = ""
         self.files: dict[str, dict[str, Any]] = {}
         self.rejected_429 = 0
@@ -857,12 +871,14 @@ class BotApiDouble:
         self._allowed_updates: list[str] | None = None
         self._update_ids = itertools.count(100_000_001)
         self._callback_ids = itertools.count(7_000_000_000_001)
+        self._inline_ids = itertools.count(8_000_000_000_001)
         self._file_ids = itertools.count(1)
         self._next_message_id: dict[int | str, int] = {}
         self._poll_generation = 0
 
         self._blocked: dict[int | str, str] = {}
-        self._fail_next: dict[str, deque[tuple[int | str, int, str | None]]] = {}
+        # method -> faults to serve: (status, retry_after, description, chat key or None)
+        self._fail_next: dict[str, deque[tuple[int | str, int, str | None, Any]]] = {}
         self._failure_p = 0.0
         self._failure_kinds: tuple[int | str, ...] = ()
         self._failure_rng = random.Random(0)
@@ -913,10 +929,15 @@ class BotApiDouble:
             "getFile": self._get_file,
             "close": self._true,
             "logOut": self._true,
-            "setMyDescription": self._setting,
-            "setMyShortDescription": self._setting,
-            "setMyName": self._setting,
-            "setChatMenuButton": self._setting,
+            "setMyDescription": self._set_profile,
+            "setMyShortDescription": self._set_profile,
+            "setMyName": self._set_profile,
+            "getMyDescription": self._get_profile,
+            "getMyShortDescription": self._get_profile,
+            "getMyName": self._get_profile,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
+            "answerInlineQuery": self._answer_inline_query,
             "setMyDefaultAdministratorRights": self._setting,
         }.items():
             self._methods[name.lower()] = (name, handler)
@@ -1101,12 +1122,17 @@ class BotApiDouble:
         count: int = 1,
         retry_after: int = 1,
         description: str | None = None,
+        *,
+        chat_id: Any = None,
     ) -> None:
         """Make the next ``count`` calls to ``method`` ("*" = any method but getUpdates) fail
-        with HTTP ``status`` (500, 429 with ``retry_after``, 400 ... or "timeout")."""
+        with HTTP ``status`` (500, 429 with ``retry_after``, 400 ... or "timeout").  With
+        ``chat_id``, only calls to that chat fail (e.g. a 429 for the staff group alone, while
+        private chats are served as usual)."""
         queue = self._fail_next.setdefault(method.lower(), deque())
+        chat_key = None if chat_id is None else _as_chat_key(chat_id)
         for _ in range(count):
-            queue.append((status, retry_after, description))
+            queue.append((status, retry_after, description, chat_key))
 
     def failure_rate(
         self,
@@ -1370,6 +1396,43 @@ class BotApiDouble:
         update = self._enqueue("callback_query", query)
         return Pushed(update, int(message_id))
 
+    def push_inline_query(
+        self,
+        query: str,
+        user: dict[str, Any] | None = None,
+        *,
+        language_code: str | None = "fr",
+        chat_type: str | None = "private",
+        offset: str = "",
+        user_id: int = 501,
+    ) -> Pushed:
+        """Queue an inline_query: a user typed ``@bot <query>`` in a chat of ``chat_type``
+        (sender, private, group, supergroup or channel; None when Telegram does not say).
+        ``Pushed.update["inline_query"]["id"]`` is the id answerInlineQuery must answer."""
+        sender = user or make_user(user_id, language_code=language_code)
+        query_id = str(next(self._inline_ids))
+        self.inline_answers[query_id] = None
+        payload: dict[str, Any] = {
+            "id": query_id,
+            "from": sender,
+            "query": query,
+            "offset": offset,
+        }
+        if chat_type is not None:
+            payload["chat_type"] = chat_type
+        return Pushed(self._enqueue("inline_query", payload), None)
+
+    async def wait_for_inline_answer(self, pushed: Pushed, timeout: float = 5.0) -> Call:
+        """The answerInlineQuery call that answered the pushed inline query."""
+        query_id = pushed.update["inline_query"]["id"]
+        [call] = await self.wait_for(
+            lambda c: (
+                c.method == "answerInlineQuery" and str(c.params.get("inline_query_id")) == query_id
+            ),
+            timeout,
+        )
+        return call
+
     def push_edited_text(
         self,
         chat_id: int,
@@ -1591,7 +1654,7 @@ class BotApiDouble:
             await asyncio.wait_for(self._closing.wait(), delay)
 
     async def _process(self, call: Call, handler: Callable[[Call], Any]) -> Any:
-        fault = self._pick_fault(call.method)
+        fault = self._pick_fault(call.method, call.params.get("chat_id"))
         if fault is not None:
             kind, retry_after, description = fault
             call.fault = kind
@@ -1615,13 +1678,18 @@ class BotApiDouble:
     def _is_send(method: str) -> bool:
         return method.startswith("send") or method in ("copyMessage", "forwardMessage")
 
-    def _pick_fault(self, method: str) -> tuple[int | str, int, str | None] | None:
+    def _pick_fault(
+        self, method: str, chat_id: Any = None
+    ) -> tuple[int | str, int, str | None] | None:
         for key in (method.lower(), "*"):
             if key == "*" and method == "getUpdates":
                 continue
             queue = self._fail_next.get(key)
-            if queue:
-                return queue.popleft()
+            for fault in queue or ():
+                status, retry_after, description, chat_key = fault
+                if chat_key is None or _same_chat(chat_key, chat_id):
+                    queue.remove(fault)
+                    return status, retry_after, description
         if self._failure_p > 0 and self._failure_kinds:
             if self._failure_methods is not None:
                 eligible = method.lower() in self._failure_methods
@@ -1694,7 +1762,7 @@ class BotApiDouble:
             **BOT_USER,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1702,6 +1770,49 @@ class BotApiDouble:
     def _setting(self, call: Call) -> bool:
         self.bot_settings[call.method] = call.params
         return True
+
+    def _set_profile(self, call: Call) -> bool:
+        field_name, limit = _PROFILE_FIELDS[call.method.lower()]
+        text = call.params.get(field_name) or ""
+        if not isinstance(text, str) or _len16(text) > limit:
+            raise _bad_request(f"{field_name.upper()}_INVALID")
+        language = call.params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise _bad_request("LANGUAGE_CODE_INVALID")
+        self.bot_settings[call.method] = call.params
+        if text:
+            self.profile[(field_name, language)] = text
+        else:  # an empty text removes that language's own one
+            self.profile.pop((field_name, language), None)
+        return True
+
+    def _get_profile(self, call: Call) -> dict[str, str]:
+        field_name, _limit = _PROFILE_FIELDS["set" + call.method.lower().removeprefix("get")]
+        language = call.params.get("language_code") or ""
+        text = self.profile.get((field_name, language), self.profile.get((field_name, ""), ""))
+        if field_name == "name" and not text:
+            text = BOT_FIRST_NAME
+        return {field_name: text}
+
+    def _set_chat_menu_button(self, call: Call) -> bool:
+        button = call.params.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+            "commands",
+            "web_app",
+            "default",
+        ):
+            raise _bad_request("can't parse menu button")
+        self.bot_settings[call.method] = call.params
+        chat = call.params.get("chat_id")
+        self.menu_buttons[None if chat is None else _as_chat_key(chat)] = copy.deepcopy(button)
+        return True
+
+    def _get_chat_menu_button(self, call: Call) -> dict[str, Any]:
+        chat = call.params.get("chat_id")
+        key = None if chat is None else _as_chat_key(chat)
+        return copy.deepcopy(
+            self.menu_buttons.get(key, self.menu_buttons.get(None, {"type": "commands"}))
+        )
 
     def _confirm(self, offset: int) -> None:
         if offset > 0:
@@ -2207,6 +2318,53 @@ class BotApiDouble:
         if text is not None and len(str(text)) > 200:
             raise _bad_request("MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = dict(call.params)
+        return True
+
+    def _answer_inline_query(self, call: Call) -> bool:
+        """Checks what Telegram checks of the answer (ids, article fields, the message text's
+        formatting and keyboards, the button, cache_time) and records it."""
+        params = call.params
+        query_id = str(params.get("inline_query_id") or "")
+        if query_id not in self.inline_answers or self.inline_answers[query_id] is not None:
+            raise _bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise _bad_request("can't parse inline query results JSON object")
+        if len(results) > 50:
+            raise _bad_request("RESULTS_TOO_MUCH")
+        ids = set()
+        for result in results:
+            rid = str(result.get("id", "")) if isinstance(result, dict) else ""
+            if not 1 <= len(rid.encode("utf-8")) <= 64:
+                raise _bad_request("RESULT_ID_INVALID")
+            if rid in ids:
+                raise _bad_request("RESULT_ID_DUPLICATE")
+            ids.add(rid)
+            if result.get("type") != "article":
+                continue  # only articles are checked in depth
+            if not str(result.get("title") or "").strip():
+                raise _bad_request("RESULT_TITLE_EMPTY")
+            content = result.get("input_message_content") or {}
+            text = content.get("message_text")
+            if not isinstance(text, str) or not text.strip():
+                raise _bad_request("MESSAGE_EMPTY")
+            plain, _entities = _format(text, content.get("parse_mode"), content.get("entities"))
+            if _len16(plain) > 4096:
+                raise _bad_request("MESSAGE_TOO_LONG")
+            self._check_markup(result.get("reply_markup"))
+        button = params.get("button")
+        if button is not None:
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                raise _bad_request("BUTTON_TEXT_INVALID")
+            start = button.get("start_parameter")
+            if "web_app" not in button and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(start)):
+                raise _bad_request("START_PARAM_INVALID")
+        cache_time = params.get("cache_time")
+        if cache_time is not None and (not isinstance(cache_time, int) or cache_time < 0):
+            raise _bad_request("CACHE_TIME_INVALID")
+        self.inline_answers[query_id] = copy.deepcopy(params)
         return True
 
     _CHAT_ACTIONS = frozenset(

@@ -342,6 +342,19 @@ async def test_timeout_fault_raises_timed_out(botapi: BotApiDouble):
     assert botapi.sent_texts(42) == ["rapide"]
 
 
+async def test_fail_next_for_one_chat_leaves_the_others_alone(bot: Bot, botapi: BotApiDouble):
+    botapi.fail_next("sendMessage", 429, retry_after=20, chat_id=-1005550001)
+    await bot.send_message(42, "privé")  # another chat: not failed, the fault stays queued
+    with pytest.raises(RetryAfter) as raised:
+        await bot.send_message(-1005550001, "groupe")
+    assert int(raised.value._retry_after.total_seconds()) == 20
+    await bot.send_message(-1005550001, "groupe, plus tard")  # the fault was used up
+    assert botapi.sent_texts(42) == ["privé"]
+    assert botapi.sent_texts(-1005550001) == ["groupe, plus tard"]
+    [failed] = [c for c in botapi.sent(-1005550001, include_failed=True) if not c.ok]
+    assert (failed.status, failed.fault) == (429, 429)
+
+
 async def test_fail_next_500_and_failure_rate(bot: Bot, botapi: BotApiDouble):
     botapi.fail_next("sendMessage", 500, count=2)
     for _ in range(2):
@@ -412,3 +425,82 @@ async def test_forum_topics(bot: Bot, botapi: BotApiDouble):
         await bot.reopen_forum_topic(group, 9999)
     with pytest.raises(BadRequest):
         await bot.create_forum_topic(group, "")
+
+
+async def test_profile_texts_per_language_and_the_menu_button(bot: Bot, botapi: BotApiDouble):
+    from telegram import MenuButtonCommands
+
+    assert (await bot.get_my_name()).name == "Sud Alsace"  # the BotFather name
+    await bot.set_my_name("Assistant", language_code="fr")
+    await bot.set_my_name("Default")
+    await bot.set_my_description("Je réponds.", language_code="fr")
+    await bot.set_my_short_description("Kurz.", language_code="de")
+    assert (await bot.get_my_name(language_code="fr")).name == "Assistant"
+    assert (await bot.get_my_name(language_code="de")).name == "Default"  # the fallback
+    assert (await bot.get_my_description(language_code="fr")).description == "Je réponds."
+    assert (await bot.get_my_description(language_code="en")).description == ""
+    assert (await bot.get_my_short_description("de")).short_description == "Kurz."
+    assert botapi.profile == {
+        ("name", "fr"): "Assistant",
+        ("name", ""): "Default",
+        ("description", "fr"): "Je réponds.",
+        ("short_description", "de"): "Kurz.",
+    }
+    with pytest.raises(BadRequest, match="(?i)name_invalid"):
+        await bot.set_my_name("x" * 65, language_code="en")
+    with pytest.raises(BadRequest, match="(?i)short_description_invalid"):
+        await bot.set_my_short_description("x" * 121)
+    await bot.set_my_name("", language_code="fr")  # removes the French one
+    assert (await bot.get_my_name(language_code="fr")).name == "Default"
+
+    await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+    assert botapi.menu_buttons == {None: {"type": "commands"}}
+    assert (await bot.get_chat_menu_button(chat_id=42)).type == "commands"
+
+
+async def test_inline_queries_and_their_answers(botapi: BotApiDouble):
+    from telegram import (
+        InlineQueryResultArticle,
+        InlineQueryResultsButton,
+        InputTextMessageContent,
+    )
+    from telegram.ext import InlineQueryHandler
+
+    seen = []
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.inline_query
+        seen.append((query.query, query.from_user.language_code, query.chat_type))
+        text = "<b>KMØ" if query.query == "bad html" else "<b>KMØ</b> est…"
+        results = [
+            InlineQueryResultArticle(
+                "kmo-what",
+                "Qu'est-ce que KMØ ?",
+                InputTextMessageContent(text, parse_mode=ParseMode.HTML),
+                reply_markup=InlineKeyboardMarkup(
+                    [[InlineKeyboardButton("Ouvrir", url="https://t.me/x_bot?start=e-kmo-what")]]
+                ),
+            )
+        ]
+        await query.answer(
+            results,
+            cache_time=300,
+            is_personal=False,
+            button=InlineQueryResultsButton("Ouvrir l'assistant", start_parameter="inline"),
+        )
+
+    async with running_app(botapi, InlineQueryHandler(answer)) as app:
+        pushed = botapi.push_inline_query("kmo", language_code="de", chat_type="group")
+        call = await botapi.wait_for_inline_answer(pushed)
+        assert call.ok
+        recorded = botapi.inline_answers[pushed.update["inline_query"]["id"]]
+        assert [r["id"] for r in recorded["results"]] == ["kmo-what"]
+        assert recorded["results"][0]["input_message_content"]["message_text"] == "<b>KMØ</b> est…"
+        assert recorded["button"] == {"text": "Ouvrir l'assistant", "start_parameter": "inline"}
+        assert (recorded["cache_time"], recorded["is_personal"]) == (300, False)
+
+        bad = botapi.push_inline_query("bad html")
+        call = await botapi.wait_for_inline_answer(bad)
+        assert not call.ok and "can't parse entities" in call.error
+        assert app is not None
+    assert seen == [("kmo", "de", "group"), ("bad html", "fr", "private")]

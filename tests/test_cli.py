@@ -44,7 +44,7 @@ def test_ask_reads_questions_from_stdin_and_forces_language():
 
 
 def test_ask_plain_text_for_unknown_question_says_team():
-    run = faqbot("ask", "How do I bake a chocolate cake?")
+    run = faqbot("ask", "How do I renew my passport?")
     assert run.returncode == 0
     assert "escalate" in run.stdout and "team" in run.stdout
 
@@ -60,10 +60,10 @@ def test_chat_picks_a_suggestion_by_number_and_browses_topics():
 
 
 def test_chat_shows_what_would_be_sent_to_staff():
-    run = faqbot("chat", stdin="How do I bake a chocolate cake?\n")
+    run = faqbot("chat", stdin="How do I renew my passport?\n")
     assert run.returncode == 0
     # the question, with its detected language, exactly as it would reach the staff chat
-    assert "[en] How do I bake a chocolate cake?" in run.stdout
+    assert "[en] How do I renew my passport?" in run.stdout
 
 
 def test_check_ok_on_bundled_faq():
@@ -107,3 +107,35 @@ def test_bad_configuration_is_one_clear_line():
     run = faqbot("ask", "kmo", env={"FAQBOT_ANSWER_SCORE": "high"})
     assert run.returncode == 2
     assert "FAQBOT_ANSWER_SCORE" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_ask_dialogue_decides_each_message_in_its_conversation():
+    run = faqbot(
+        "ask",
+        "--dialogue",
+        stdin="Qu'est-ce que KMØ ?\net pour les étudiants ?\nok merci\n\net pour les étudiants ?\n",
+    )
+    assert run.returncode == 0, run.stderr
+    turns = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [(t["dialogue"], t["turn"], t["status"]) for t in turns] == [
+        (0, 1, "answer"),
+        (0, 2, "answer"),
+        (0, 3, "smalltalk"),
+        (1, 1, "answer"),
+    ]
+    assert turns[1]["faq_id"] == "kmo-who" and turns[1]["follows"] == "kmo-what"
+    assert turns[3]["faq_id"] != "kmo-who"  # a new conversation: no KMØ before it
+
+
+def test_chat_knows_the_bot_s_commands_and_names_no_button_it_lacks():
+    run = faqbot(
+        "chat",
+        stdin="/start\n/ask où est la poste ?\nWhat is the Be 4.0 fair?\n1\n/language de\n",
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "1. Le programme Territoires d'Industrie" in out  # /start shows the topics
+    assert "[fr] où est la poste ?" in out  # /ask: what staff would get
+    assert "(Here: /ask followed by your question sends it to the team.)" in out
+    assert "How many visitors did Be 4.0 have?" in out  # 1: in English, the conversation's
+    assert "Sprache auf Deutsch eingestellt." in out  # /language as /lang

@@ -108,10 +108,12 @@ async def test_ask_the_team_tapped_three_times_files_one_ticket(bot: RunningBot)
     for _ in range(3):
         await bot.tap(HANS, escalated, ask_team, user=HANS_USER)
     replies = await bot.api.wait_for_message(HANS, count=4)
+    # In French, the language Hans wrote his question in (the conversation's), not his
+    # German profile's.
     assert [r.result["text"] for r in replies[1:]] == [
-        texts.ticket_created("de", 1),
-        texts.already_filed("de", 1),
-        texts.already_filed("de", 1),
+        texts.ticket_created("fr", 1),
+        texts.already_filed("fr", 1),
+        texts.already_filed("fr", 1),
     ]
     assert len(bot.storage.query("SELECT id FROM tickets")) == 1
     await bot.api.wait_for_message(STAFF_CHAT)

@@ -436,9 +436,9 @@ def test_a_kill_9_while_writing_the_learned_file_leaves_the_old_or_the_new(tmp_p
 def test_tickets_and_cards_of_the_previous_schema_keep_working(tmp_path, engine):  # noqa: F811
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
-    for script in MIGRATIONS[:6]:
+    for script in MIGRATIONS[:7]:
         db.executescript(script)
-    db.execute("PRAGMA user_version = 6")
+    db.execute("PRAGMA user_version = 7")
     db.execute(
         "INSERT INTO tickets (user_id, chat_id, user_name, language, question, guesses, status,"
         " staff_message_id, created_at, source) VALUES (7, 7, 'Old', 'de', 'Alte Frage?',"

@@ -4,7 +4,19 @@ from functools import cache
 
 import pytest
 
-from bot.answering.engine import ANSWER, ESCALATE, SMALLTALK, SUGGEST, Engine, Thresholds, classify
+from bot.answering.dialogue import DialogueState
+from bot.answering.engine import (
+    ANSWER,
+    CLARIFY,
+    ESCALATE,
+    GAP,
+    OFF_TOPIC,
+    SMALLTALK,
+    SUGGEST,
+    Engine,
+    Thresholds,
+    classify,
+)
 from bot.answering.knowledge import load_or_raise
 from bot.answering.language import detect_language
 from bot.answering.matcher import Candidate
@@ -152,13 +164,19 @@ def test_generic_or_unanswerable_questions_are_not_answered(question):
         assert decision.score == 0.0
 
 
-def test_off_topic_question_escalates():
+def test_off_topic_question_says_what_the_assistant_covers():
     decision = engine().decide("recette de la choucroute au riesling")
-    assert decision.status == ESCALATE
-    assert decision.faq_id is None
-    escalated = engine().decide("How do I bake a chocolate cake?")
+    assert decision.status == OFF_TOPIC
+    assert decision.faq_id is None and decision.suggestions == ()
+    cake = engine().decide("How do I bake a chocolate cake?")
+    assert cake.status == OFF_TOPIC
+    assert "KMØ" in cake.text and "team" not in cake.text.lower()  # no ticket offer
+
+
+def test_a_question_the_faq_cannot_place_still_escalates():
+    escalated = engine().decide("Quelles sont les conditions pour obtenir un prêt bancaire ?")
     assert escalated.status == ESCALATE
-    assert "team" in escalated.text.lower()
+    assert "team" in engine().decide("xyzzy plugh frobnicate", language="en").text.lower()
 
 
 def test_suggestions_carry_the_question_in_the_users_language():
@@ -181,3 +199,89 @@ def test_greetings_and_thanks_get_a_friendly_reply(text, language, word):
     assert decision.status == SMALLTALK
     assert decision.language == language
     assert word in decision.text
+
+
+# Conversation: acknowledgements, help, honest limits, follow-ups (issue 10) -----------------
+
+
+@pytest.mark.parametrize(
+    "text,language",
+    [
+        ("ok", "fr"),
+        ("super", "fr"),
+        ("cool", "fr"),
+        ("parfait", "fr"),
+        ("d'accord", "fr"),
+        ("top", "fr"),
+        ("ok merci", "fr"),
+        ("alles klar", "de"),
+        ("prima", "de"),
+        ("passt", "de"),
+        ("danke schoen", "de"),
+        ("great", "en"),
+        ("got it", "en"),
+        ("ok thanks", "en"),
+    ],
+)
+def test_acknowledgements_are_small_talk_in_the_conversation_s_language(text, language):
+    decision = engine().decide(text, language=language)
+    assert decision.status == SMALLTALK and decision.faq_id is None
+    assert decision.kind in ("ack", "thanks")
+    assert "team" not in decision.text.lower() and "équipe" not in decision.text.lower()
+
+
+@pytest.mark.parametrize("text", ["help", "aide", "Hilfe", "menu"])
+def test_a_call_for_help_is_small_talk_that_shows_the_topics(text):
+    decision = engine().decide(text, language="en")
+    assert (decision.status, decision.kind) == (SMALLTALK, "help")
+
+
+def test_a_known_subject_asked_for_what_the_faq_lacks_is_a_gap_not_a_misunderstanding():
+    hours = engine().decide("KMØ est ouvert à quelle heure le samedi ?", language="fr")
+    assert hours.status == GAP and hours.faq_id.startswith("kmo-")
+    assert "ne le dit pas" in hours.text or "FAQ" in hours.text
+    phone = engine().decide("c koi le numero de tel du campus industrie 4.0", language="fr")
+    assert phone.status == GAP and phone.faq_id.startswith("campus-")
+
+
+def test_a_message_with_nothing_to_answer_asks_for_more():
+    for text in ("non", "et c'était quand ?", "et ça ?"):
+        decision = engine().decide(text, language="fr")
+        assert decision.status == CLARIFY, text
+    assert engine().decide("what can you do?", language="en").faq_id == "assistant-about"
+
+
+def after_kmo() -> DialogueState:
+    return DialogueState("fr", ("kmo-what",), "kmo", ANSWER, 1.0)
+
+
+@pytest.mark.parametrize(
+    "text,language,expected",
+    [
+        ("et c'était quand ?", "fr", "kmo-what"),
+        ("who can go there?", "en", "kmo-who"),
+        ("und wo ist das?", "de", "kmo-what"),
+        ("et pour les étudiants ?", "fr", "kmo-who"),
+    ],
+)
+def test_a_follow_up_is_answered_from_the_subject_before(text, language, expected):
+    decision = engine().decide(text, language=language, state=after_kmo())
+    assert (decision.status, decision.faq_id, decision.follows) == (ANSWER, expected, "kmo-what")
+
+
+def test_a_follow_up_asking_what_the_faq_lacks_is_a_gap_on_that_subject():
+    decision = engine().decide("and how much does it cost?", language="en", state=after_kmo())
+    assert decision.status == GAP and decision.faq_id.startswith("kmo-")
+
+
+def test_a_full_question_after_an_answer_is_not_read_as_a_follow_up():
+    decision = engine().decide("what is FORMLAB?", language="en", state=after_kmo())
+    assert decision.faq_id == "training-formlab" and decision.follows is None
+
+
+def test_the_dialogue_state_expires_and_survives_a_damaged_row():
+    state = after_kmo()
+    assert state.fresh(1.0 + 60) and not state.fresh(1.0 + 31 * 60)
+    assert state.current(1.0 + 31 * 60) == DialogueState(language="fr")
+    assert DialogueState.from_json(state.to_json()) == state
+    assert DialogueState.from_json("{not json") == DialogueState()

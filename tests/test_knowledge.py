@@ -122,3 +122,34 @@ def test_check_reports_ambiguous_variants(tmp_path):
     assert "Qui peut venir à KMØ" in kmo.replace("\xa0", " ")
     problems = check_knowledge_base(folder).problems
     assert any("Qui peut venir à KMØ" in p.message and "be40" in p.message for p in problems)
+
+
+def test_the_vocabulary_must_name_faq_terms_and_give_each_word_one_meaning(tmp_path):
+    import shutil
+
+    from bot.answering.knowledge import DEFAULT_FAQ_DIR, load_knowledge_base
+
+    faq = tmp_path / "faq"
+    shutil.copytree(DEFAULT_FAQ_DIR, faq)
+    (faq / "vocabulary.yaml").write_text(
+        "vocabulary:\n"
+        "  usine-école: [Lernfabrik, Fabrikschule]\n"
+        "  Raumstation: [space station]\n"
+        "  CCI: [Lernfabrik]\n",
+        encoding="utf-8",
+    )
+    result = load_knowledge_base(faq)
+    messages = [p.message for p in result.errors]
+    assert any("'raumstation'" in m and "no FAQ question or answer" in m for m in messages)
+    assert any("'Lernfabrik' stands for two terms" in m for m in messages)
+    assert all(p.file.endswith("vocabulary.yaml") and p.line > 1 for p in result.errors)
+
+
+def test_the_bundled_vocabulary_loads_and_is_used():
+    from bot.answering.engine import Engine
+    from bot.answering.knowledge import load_or_raise
+
+    kb = load_or_raise()
+    assert kb.synonyms["technologiezentrum"] == "centre technologique"
+    decision = Engine(kb).decide("Was macht das Technologiezentrum?", language="de")
+    assert decision.faq_id == "research-cte"

@@ -122,6 +122,27 @@ async def test_the_ask_the_team_button_posts_the_logged_question(bot: RunningBot
     assert confirmation.result["text"] == texts.ticket_created("de", 1)
 
 
+async def test_a_reply_to_the_already_filed_reminder_is_a_follow_up(bot: RunningBot):
+    """A second tap on "Ask the team" reminds the user of the ticket; like the confirmation
+    (and it may be the only message about the ticket a user gets, when the tap is handled
+    again after a crash), a reply to it reaches staff. Found by tests/test_chaos.py."""
+    question = "Wo kann ich mein Auto parken?"
+    reply = await bot.send(HANS, question, user=HANS_USER)
+    [row] = bot.storage.query("SELECT id FROM questions")
+    await bot.tap(HANS, reply, f"ask:{row['id']}", user=HANS_USER)
+    await bot.api.wait_for_message(HANS, count=2)
+    await bot.tap(HANS, reply, f"ask:{row['id']}", user=HANS_USER)
+    [*_, reminder] = await bot.api.wait_for_message(HANS, count=3)
+    assert reminder.result["text"] == texts.already_filed("de", 1)
+
+    bot.api.push_text(
+        HANS, "Und am Samstag?", user=HANS_USER, reply_to=reminder.result["message_id"]
+    )
+    [_, copy] = await bot.api.wait_for_message(STAFF_CHAT, count=2)
+    assert "Und am Samstag?" in copy.result["text"]
+    assert len(bot.storage.query("SELECT id FROM tickets")) == 1
+
+
 async def test_html_in_the_question_reaches_staff_escaped(bot: RunningBot):
     question = "<b>Prix</b> & tarifs pour une PME ?"
     _, card = await ask(bot, HANS, question, make_user(HANS, "<i>Jo</i> & Co"))

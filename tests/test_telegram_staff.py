@@ -25,7 +25,7 @@ from bot.config import ConfigError, Settings
 from bot.desk.office import OfficeHours
 from bot.desk.tickets import ANSWERED, CLOSED, OPEN, STAFF, USER, TicketDesk
 from bot.i18n import format_duration, format_number
-from bot.telegram.ratelimit import NETWORK_RETRIES
+from bot.telegram.ratelimit import MAX_RETRIES, NETWORK_RETRIES
 from handlers import callbacks, delivery, keyboards, texts
 from handlers.common import DESK
 from tests.botapi_double import BotApiDouble, Call, make_user
@@ -487,7 +487,9 @@ async def test_replies_to_other_messages_are_questions_and_tickets_stay_private(
     usage = await bot.tap(ANNA, answer, callbacks.ask_team(hans_row["id"]))
     assert usage.ok
     await settled(bot)
-    assert texts_in(bot, ANNA)[-1] == texts.ask_prompt("fr")  # her own question, please
+    # Her own question, please: in German, the conversation's language (Anna's last clear
+    # message).
+    assert texts_in(bot, ANNA)[-1] == texts.ask_prompt("de")
     assert all(GERMAN_QUESTION not in t and "Parken" not in t for t in texts_in(bot, ANNA))
     assert len(bot.api.sent(STAFF_CHAT)) == 1
     assert len(bot.storage.query("SELECT * FROM tickets")) == 1
@@ -498,8 +500,8 @@ async def test_replies_to_other_messages_are_questions_and_tickets_stay_private(
 
 async def test_an_answer_telegram_does_not_take_is_kept_and_sent_again(bot: RunningBot):
     """A 5xx beyond the rate limiter's retries loses nothing: staff are told it waits, the
-    ticket stays in /open, and the outbox's retry delivers it, marked as sent again (the
-    failed tries may have reached Telegram), then confirms it to staff."""
+    ticket stays in /open, and the outbox's retry delivers it (unmarked: Telegram said the
+    failed tries did not arrive), then confirms it to staff."""
     _, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
     bot.api.fail_next("sendMessage", 502, count=1 + NETWORK_RETRIES, description="Bad Gateway")
 
@@ -520,6 +522,23 @@ async def test_an_answer_telegram_does_not_take_is_kept_and_sent_again(bot: Runn
     await eventually(lambda: bot.api.reactions.get((STAFF_CHAT, reply)) == ["👌"])
     await eventually(lambda: desk(bot).outbox.backlog() == (0, 0.0))  # the card's edit too
     assert "✓" in bot.current(STAFF_CHAT, card)["text"]
+
+
+async def test_an_answer_telegram_refused_with_429s_is_sent_again_unmarked(bot: RunningBot):
+    """429s beyond the rate limiter's retries: Telegram carried none of the tries out, so the
+    copy the outbox's retry delivers is the first the user gets, without "sent again"."""
+    _, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
+    bot.api.fail_next("sendMessage", 429, count=1 + MAX_RETRIES, retry_after=1, chat_id=HANS)
+
+    staff_reply(bot, "Am Bahnhof.", card["message_id"])
+    await bot.api.wait_for_message(STAFF_CHAT, count=2, timeout=10)  # "waits for Telegram"
+    assert desk(bot).outbox.backlog()[0] == 1
+
+    bot.application.job_queue.run_once(delivery.retry_owed, 0)
+    [_, delivered] = await bot.api.wait_for_message(HANS, count=2)
+    text = delivered.result["text"]
+    assert text == f"{HEADER_DE}\n\nAm Bahnhof.\n\n{texts.reply_to_continue('de')}"
+    await eventually(lambda: desk(bot).outbox.backlog() == (0, 0.0))  # recorded just after
 
 
 async def test_an_faq_answer_to_a_user_who_blocked_the_bot_is_flagged(bot: RunningBot):

@@ -8,9 +8,12 @@ chat and the Telegram handlers both use `Engine.decide`.
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 
+from rapidfuzz import fuzz, process
+
+from bot.answering.dialogue import DialogueState
 from bot.answering.knowledge import LANGUAGES, KnowledgeBase
 from bot.answering.language import LanguageGuess, detect_language, vocabulary_lexicon
 from bot.answering.matcher import (
@@ -22,11 +25,27 @@ from bot.answering.matcher import (
     match,
     years_in,
 )
-from bot.answering.text import QUESTION_WORDS, tokens, words
+from bot.answering.text import QUESTION_WORDS, fold, tokens, words
+from bot.answering.text import words as words_of
 from bot.i18n import gettext_for
 
 ANSWER, SUGGEST, ESCALATE, SMALLTALK = "answer", "suggest", "escalate", "smalltalk"
+# A known subject asked for what the FAQ does not hold (a price, hours, a contact): said plainly,
+# with the subject's entry and "Ask the team". Nothing to do with the programme (the weather, a
+# joke): what the assistant covers. Too vague to answer without context ("et ça ?"): say more.
+GAP, OFF_TOPIC, CLARIFY = "gap", "off-topic", "clarify"
+STATUSES = (ANSWER, SUGGEST, ESCALATE, SMALLTALK, GAP, OFF_TOPIC, CLARIFY)
 MAX_SUGGESTIONS = 3
+# A follow-up is short: at most this many content words of its own.
+FOLLOW_UP_WORDS = 3
+# Words that open a message continuing the conversation ("et pour les étudiants ?").
+CONTINUATIONS = frozenset("et and und also aussi auch sinon what about".split())
+QUESTION_WORD_TOKENS = frozenset(QUESTION_WORDS.values())
+# ...and it stands on its own (no subject added) when answered with this much explained.
+FOLLOW_UP_STANDS_ALONE = 0.8
+# A question without content words is about the assistant when this close to one of its
+# entry's variants (rapidfuzz ratio, 0-100).
+VAGUE_SIMILARITY = 60.0
 
 
 @dataclass(frozen=True)
@@ -65,24 +84,50 @@ def classify(
     return SUGGEST, close[:MAX_SUGGESTIONS]
 
 
-# Greetings, thanks and goodbyes: answered kindly, never matched against the FAQ.
+# Greetings, thanks, goodbyes, acknowledgements and calls for help: answered kindly, never
+# matched against the FAQ, never offered to the team. The first kind found wins.
 _SMALLTALK_CORE = {
-    "thanks": frozenset("merci thanks thank thx ty danke dank dankeschon merci".split()),
+    "help": frozenset("aide aidez help hilfe menu menue hilf".split()),
+    "thanks": frozenset("merci thanks thank thx ty danke dank dankeschon cheers".split()),
     "bye": frozenset("revoir bye goodbye tschuss tschau ciao wiedersehen bald journee".split()),
     "hello": frozenset(
         "bonjour salut bonsoir coucou hello hi hey hallo moin servus gruezi gruss guten "
         "morning evening afternoon greetings hiya".split()
     ),
+    "ack": frozenset(
+        "ok okay oki okk kk super cool parfait accord top genial nickel entendu compris "
+        "marche bien klar prima passt gut toll perfekt verstanden alles great got perfect "
+        "nice understood fine alright right thumbs".split()
+    ),
 }
 _SMALLTALK_FILLER = frozenset(
     "a au auf bis bonne tag good very much so a lot all there you everyone vielen herzlichen "
-    "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team".split()
+    "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team it "
+    "d ca c est ah oh je ich i me mir moi das that thats schon schoen sehr bcp quand meme "
+    "vielmals trotzdem anyway tout".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
 
+# Subjects the programme has nothing to do with: asked about, the assistant says what it covers
+# rather than offer random entries ("the weather" is not "What is m2A?").
+OFF_TOPIC_CUES = frozenset(
+    """
+    meteo pluie neige blague blagues humour foot football rugby tennis recette recettes cuisine
+    cinema film films serie horoscope musique chanson vacances plage restaurant pizza
+    wetter regen schnee witz witze fussball fussballweltmeister rezept rezepte kochen kino
+    horoskop musik lied urlaub strand pizza
+    weather rain snow joke jokes funny soccer football rugby recipe recipes cooking movie movies
+    cinema horoscope music song holiday holidays beach restaurant cake bake chocolate gateau
+    chocolat kuchen backen schokolade calories kalorien impots steuer steuererklarung tax taxes
+    netflix serie series capitale hauptstadt capital vol vols flug fluge flight flights guitare
+    gitarre guitar poeme gedicht poem randonnee wandern hiking champions meister forfait
+    handyvertrag hausaufgaben homework devoirs mba carbonara noel weihnachtsmarkt christmas
+    """.split()
+)
+
 
 def smalltalk_kind(text: str) -> str | None:
-    """'thanks', 'bye' or 'hello' when the text is nothing but that; otherwise None."""
+    """'help', 'thanks', 'bye', 'hello' or 'ack' when the text is nothing but that; else None."""
     ws = set(words(text))
     if not ws or len(ws) > 6 or not ws <= _SMALLTALK_WORDS:
         return None
@@ -101,11 +146,16 @@ class Decision:
     suggestions: tuple[Candidate, ...]
     candidates: tuple[Candidate, ...]
     text: str
+    # SMALLTALK: which kind ('help' shows the topics); a follow-up: the entry it followed.
+    kind: str | None = None
+    follows: str | None = None
 
     def as_json(self, kb: KnowledgeBase) -> dict:
         return {
             "question": self.question,
             "status": self.status,
+            "kind": self.kind,
+            "follows": self.follows,
             "faq_id": self.faq_id,
             "score": self.score,
             "language": self.language,
@@ -147,6 +197,8 @@ class Engine:
             }
         )
         self._entry_words: dict[str, frozenset[str]] = {}
+        self._subject_words: dict[str, str | None] = {}
+        self._synonyms_longest_first = sorted(self.kb.synonyms, key=len, reverse=True)
 
     def entry_words(self, faq_id: str) -> frozenset[str]:
         """Every content word of an entry, questions and answers (computed when first asked)."""
@@ -160,32 +212,194 @@ class Engine:
         return detect_language(question, default, self.lexicon)
 
     def decide(
-        self, question: str, language: str | None = None, default_language: str = "fr"
+        self,
+        question: str,
+        language: str | None = None,
+        default_language: str = "fr",
+        state: DialogueState | None = None,
     ) -> Decision:
-        """Answer, suggest or escalate `question`; in `language` if forced, else its own."""
+        """Answer, suggest or escalate `question`; in `language` if forced, else its own.
+
+        `state`: the conversation so far (`bot/answering/dialogue.py`, fresh); a short
+        question that does not stand on its own ("et c'était quand ?") is read as being about
+        the entry last shown, and answered from that entry's topic, or asked about.
+        """
         # A forced language (the user's choice, or the handler's own detection) spares one.
         lang = (
             language if language in LANGUAGES else self.detect(question, default_language).language
         )
         kind = smalltalk_kind(question)
         if kind:
-            return Decision(
-                question, SMALLTALK, lang, None, 0.0, (), (), smalltalk_text(kind, lang)
-            )
-        words = tokens(question, self.index.stopwords)  # once: matching and the rules share it
+            text = smalltalk_text(kind, lang)
+            return Decision(question, SMALLTALK, lang, None, 0.0, (), (), text, kind=kind)
+        # once: matching and the rules share it; what users write as the FAQ says it
+        words = tokens(self.in_faq_words(question), self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
-        if not content and self.vague_entry in self.kb.entries:
-            # Nothing but question words ("what can you do?", "tu sers à quoi ?"): say what
-            # the assistant knows rather than bother the team with an empty question.
+        subject = state.entries[0] if state and state.entries else None
+        if subject not in self.kb.entries:
+            subject = None
+        if not content and self.is_vague_question(question):
+            # "what can you do?", "tu sers à quoi ?": what the assistant knows.
             entry = self.kb.entries[self.vague_entry]
             return Decision(question, ANSWER, lang, entry.id, 0.0, (), (), entry.answers[lang])
-        candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
+        if not content and subject is None:
+            # "et c'était quand ?", "non", "et ça ?" with nothing before: say more.
+            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+        if content & OFF_TOPIC_CUES:
+            candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
+            if not candidates or classify(candidates, self.thresholds)[0] != ANSWER:
+                return Decision(
+                    question,
+                    OFF_TOPIC,
+                    lang,
+                    None,
+                    0.0,
+                    (),
+                    tuple(candidates),
+                    off_topic_text(lang),
+                )
+        opening = words_of(question)[:1]
+        continues = bool(opening) and opening[0] in CONTINUATIONS
+        asks = (
+            bool(content)
+            or continues
+            or question.rstrip().endswith("?")
+            or any(w in QUESTION_WORD_TOKENS for w in words)
+        )
+        if not asks:  # "non", "hmm": nothing to answer, with or without a subject
+            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+        if subject is not None and len(content) <= FOLLOW_UP_WORDS:
+            follow_up = self.follow_up(
+                question, words, lang, subject, standalone=bool(content), continues=continues
+            )
+            if follow_up is not None:
+                return follow_up
+        return self._decide_words(question, words, lang)
+
+    def in_faq_words(self, question: str) -> str:
+        """The question with the words users write replaced by the FAQ's own (the vocabulary
+        of `faq/vocabulary.yaml`: "Technologiezentrum" -> "centre technologique"), folded."""
+        if not self.kb.synonyms:
+            return question
+        folded = " " + " ".join(fold(question).split()) + " "
+        for written in self._synonyms_longest_first:
+            if f" {written} " in folded:
+                folded = folded.replace(f" {written} ", f" {self.kb.synonyms[written]} ")
+        return folded.strip()
+
+    def subject_word(self, topic_id: str) -> str | None:
+        """The word of a topic's name that its entries' variants use most ("kmo" for "KMØ, la
+        cité du numérique"): what a follow-up leaves out and means."""
+        if topic_id not in self._subject_words:
+            topic = self.kb.topic(topic_id)
+            names = " ".join(topic.names.values()) if topic else ""
+            index = self.index
+            best, best_key = None, (0, 0.0)
+            for word in dict.fromkeys(tokens(names, index.stopwords)):
+                in_topic = sum(
+                    1
+                    for v in index.postings.get(word, ())
+                    if self.kb.entries[index.variant_entry[v]].topic == topic_id
+                )
+                key = (in_topic, index.idf.get(word, 0.0))
+                if in_topic and key > best_key:
+                    best, best_key = word, key
+            self._subject_words[topic_id] = best
+        return self._subject_words[topic_id]
+
+    def is_vague_question(self, question: str) -> bool:
+        """Whether a question without content words asks what the assistant is ("what can you
+        do?"): close to one of the vague entry's own variants."""
+        entry = self.kb.entries.get(self.vague_entry)
+        if entry is None:
+            return False
+        folded = fold(question)
+        variants = [fold(q) for qs in entry.questions.values() for q in qs]
+        best = process.extractOne(folded, variants, scorer=fuzz.ratio)
+        return best is not None and best[1] >= VAGUE_SIMILARITY
+
+    def follow_up(
+        self,
+        question: str,
+        words: list[str],
+        lang: str,
+        subject: str,
+        *,
+        standalone: bool,
+        continues: bool = False,
+    ) -> Decision | None:
+        """A short question read with the subject of the entry last shown: the rarest word of
+        its topic's name joins the question's words, and only that topic's entries may answer.
+        None when the question stands on its own (content words answered with confidence
+        without the subject), unless it `continues` the conversation ("et pour les
+        étudiants ?") and the topic answers it; `standalone` False: nothing but question words,
+        it never stands on its own."""
+        stands_alone = False
+        if standalone:
+            alone = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
+            status, _ = classify(alone, self.thresholds, asks_out_of_scope(self.index, words))
+            stands_alone = status == ANSWER and alone[0].explained >= FOLLOW_UP_STANDS_ALONE
+            if stands_alone and not continues:
+                return None
+        topic_id = self.kb.entries[subject].topic
+        topic = self.kb.topic(topic_id)
+        subject_word = self.subject_word(topic_id)
+        joined = [*words, subject_word] if subject_word else list(words)
+        in_topic = [
+            c
+            for c in match(self.index, joined, limit=2 * MAX_SUGGESTIONS + 4)
+            if self.kb.entries[c.faq_id].topic == topic_id
+        ]
+        decision = self._decide_words(question, joined, lang, in_topic)
+        if decision.status in (ANSWER, GAP):
+            return replace(decision, follows=subject)
+        if stands_alone:
+            return None
+        entries = [c for c in in_topic if c.faq_id != subject][:MAX_SUGGESTIONS] or in_topic[:1]
+        if not entries:
+            return None
+        name = topic.names[lang] if topic else self.kb.entries[subject].title(lang)
+        return Decision(
+            question,
+            SUGGEST,
+            lang,
+            None,
+            entries[0].score,
+            tuple(entries),
+            tuple(in_topic),
+            self.suggestion_text(entries, lang, about=name),
+            follows=subject,
+        )
+
+    def _decide_words(
+        self,
+        question: str,
+        words: list[str],
+        lang: str,
+        candidates: list[Candidate] | None = None,
+    ) -> Decision:
+        """The decision on a question's tokens (or on given candidates)."""
+        if candidates is None:
+            candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
         out_of_scope = asks_out_of_scope(self.index, words)
         years = years_in(words)
         if candidates and years and not out_of_scope:
             out_of_scope = bool(years - self.entry_words(candidates[0].faq_id))
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
         best = candidates[0].score if candidates else 0.0
+        if out_of_scope and status == SUGGEST:
+            # A known subject, a request the FAQ never holds: say so, offer the subject.
+            entry = self.kb.entries[chosen[0].faq_id]
+            return Decision(
+                question,
+                GAP,
+                lang,
+                entry.id,
+                best,
+                (chosen[0],),
+                tuple(candidates),
+                gap_text(lang, entry.title(lang)),
+            )
         if status == ANSWER:
             entry = self.kb.entries[chosen[0].faq_id]
             return Decision(
@@ -220,9 +434,12 @@ class Engine:
             escalation_text(lang),
         )
 
-    def suggestion_text(self, chosen: list[Candidate], lang: str) -> str:
+    def suggestion_text(self, chosen: list[Candidate], lang: str, about: str | None = None) -> str:
         _ = gettext_for(lang)
-        lines = [_("I am not sure I understood. Did you mean:")]
+        if about:
+            lines = [_("About {subject}? Did you mean:").format(subject=about)]
+        else:
+            lines = [_("I am not sure I understood. Did you mean:")]
         lines += [f"{i}. {self.kb.entries[c.faq_id].title(lang)}" for i, c in enumerate(chosen, 1)]
         return "\n".join(lines)
 
@@ -235,8 +452,38 @@ def escalation_text(lang: str) -> str:
     )
 
 
+def gap_text(lang: str, title: str) -> str:
+    _ = gettext_for(lang)
+    return _(
+        "The FAQ does not say that: it comes from an article of March 2019 that does not give "
+        "it. What it does say is under “{question}”; the programme's team can answer the rest: "
+        "ask the team."
+    ).format(question=title)
+
+
+def off_topic_text(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _(
+        "That is outside what I know. I answer questions about the Sud Alsace Territoire "
+        "d'Industrie: the programme, KMØ, Campus Industrie 4.0, training, the Be 4.0 fair. "
+        "Here are the topics:"
+    )
+
+
+def clarify_text(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("Could you say a little more? Tell me what your question is about, or pick a topic:")
+
+
 def smalltalk_text(kind: str, lang: str) -> str:
     _ = gettext_for(lang)
+    if kind == "help":
+        return _(
+            "I answer questions about the Sud Alsace Territoire d'Industrie from its FAQ. "
+            "Write your question in your own words, or pick a topic:"
+        )
+    if kind == "ack":
+        return _("Glad to help. Anything else about the Territoire d'Industrie?")
     if kind == "thanks":
         return _("You're welcome! Ask me anything else about the Territoire d'Industrie.")
     if kind == "bye":

@@ -16,9 +16,12 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import chain
 from pathlib import Path
 
 import yaml
+
+from bot.answering.text import fold
 
 LANGUAGES = ("fr", "de", "en")
 MIN_VARIANTS = 4
@@ -96,6 +99,8 @@ class KnowledgeBase:
     topics: tuple[Topic, ...]
     entries: dict[str, Entry]
     source_dir: str = ""
+    # What users write -> what the FAQ says (folded), from `vocabulary:` files (see faq/README.md)
+    synonyms: dict[str, str] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries.values())
@@ -221,6 +226,33 @@ class _FileChecker:
             offset += len(piece) + 1
         joined = (" " if node.style == ">" else "\n").join(pieces)
         return tuple(spans) if spans and joined == text else fallback
+
+    def vocabulary(self, value: object) -> dict[str, tuple[str, Problem]]:
+        """`vocabulary: {what the FAQ says: [what users write, ...]}`, folded: written ->
+        (canonical, where it is written, for the check that the canonical term exists)."""
+        found: dict[str, tuple[str, Problem]] = {}
+        if not isinstance(value, dict) or not value:
+            self.report(("vocabulary",), "'vocabulary' must map FAQ terms to lists of words")
+            return found
+        for canonical, written in value.items():
+            path = ("vocabulary", canonical)
+            if (
+                not isinstance(canonical, str)
+                or not isinstance(written, list)
+                or not all(isinstance(w, str) and w.strip() for w in written)
+            ):
+                self.report(path, f"vocabulary: '{canonical}' must map to a list of words")
+                continue
+            target = " ".join(fold(canonical).split())
+            for word in written:
+                key = " ".join(fold(word).split())
+                if key in found and found[key][0] != target:
+                    self.report(
+                        path, f"vocabulary: '{word}' stands for two terms ('{found[key][0]}')"
+                    )
+                    continue
+                found[key] = (target, Problem("error", self.file, self.line(path), ""))
+        return found
 
     def text_map(self, value: object, path: tuple, what: str) -> dict[str, str]:
         """A {fr, de, en} mapping of non-empty strings."""
@@ -371,6 +403,7 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
 
     topics: list[Topic] = []
     entries: dict[str, Entry] = {}
+    synonyms: dict[str, tuple[str, Problem]] = {}
     sizes = {}
     for file in files:
         try:
@@ -415,6 +448,10 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
             continue
         checker = _FileChecker(str(file), text)
         data = checker.parse()
+        if isinstance(data, dict) and set(data) == {"vocabulary"}:
+            synonyms.update(checker.vocabulary(data["vocabulary"]))
+            problems.extend(checker.problems)
+            continue
         if data is not None and not isinstance(data, dict):
             checker.report((), "a FAQ file must be a mapping with 'topic' and 'entries'")
         elif isinstance(data, dict):
@@ -463,8 +500,26 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
                 )
     if not entries:
         problems.append(Problem("error", str(root), 0, "the knowledge base has no valid entry"))
+    texts = [
+        t for e in entries.values() for t in (*e.answers.values(), *chain(*e.questions.values()))
+    ]
+    faq_text = " " + " ".join(" ".join(fold(t).split()) for t in texts) + " "
+    for written, (canonical, where) in synonyms.items():
+        if f" {canonical} " not in faq_text:
+            problems.append(
+                Problem(
+                    "error",
+                    where.file,
+                    where.line,
+                    f"vocabulary: '{canonical}' (for '{written}') is in no FAQ question or answer",
+                )
+            )
     topics.sort(key=lambda t: (t.order, t.id))
-    kb = KnowledgeBase(tuple(topics), entries, str(root)) if entries else None
+    kb = (
+        KnowledgeBase(tuple(topics), entries, str(root), {w: c for w, (c, _) in synonyms.items()})
+        if entries
+        else None
+    )
     return LoadResult(kb, problems)
 
 

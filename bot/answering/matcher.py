@@ -63,6 +63,10 @@ OUT_OF_SCOPE_CUES = frozenset(
     ouverture fermeture heure heures limite delai delais inscrire inscription inscriptions
     postuler dossier formulaire subvention subventions telephone courriel email mail adresse
     parking salaire salaires stage stages embauche demain prochain prochaine prochaines meteo
+    tel numero lister auflisten adherer adhesion mitmachen bewerben bewerbe bewerbung
+    candidater exposant exposants aussteller exhibitor exhibitors directeur direktor director
+    site website webseite internet mois monat month exactement exakt genau exact inscris
+    inscrit melde anrufen appeler call adress signup
     preis preise kosten kostet kostenlos gebuhr gebuhren offnungszeiten geoffnet offnet
     geschlossen uhr uhrzeit frist fristen anmeldung anmelden antrag formular zuschuss
     zuschusse telefon telefonnummer anschrift anfahrt gehalt gehalter stellenangebot

@@ -32,7 +32,7 @@ from typing import Protocol
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.answering.engine import ESCALATE, SUGGEST
+from bot.answering.engine import ESCALATE, GAP, SUGGEST
 from bot.answering.knowledge import LANGUAGES
 from bot.answering.matcher import Candidate
 from bot.answering.text import STOPWORDS, fold, tokens
@@ -516,14 +516,9 @@ class TicketDesk:
         text = _text(text, "answer")
         with self.storage.transaction() as db:
             ticket = self._load(db, ticket_id)
-            if staff_chat_message_id is not None:
-                row = db.execute(
-                    "SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ?"
-                    " AND staff_chat_message_id = ?",
-                    (ticket_id, STAFF, staff_chat_message_id),
-                ).fetchone()
-                if row is not None:
-                    return Posted(ticket, TicketMessage.from_row(row), None)
+            recorded = _recorded(db, ticket, STAFF, "staff_chat_message_id", staff_chat_message_id)
+            if recorded is not None:
+                return recorded
             if ticket.is_closed:
                 db.execute(
                     "UPDATE tickets SET status = ?, closed_at = NULL, closed_by = NULL,"
@@ -691,14 +686,9 @@ class TicketDesk:
             ticket = self._load(db, ticket_id)
             if _is_banned(db, ticket.user_id):
                 raise Banned()
-            if user_chat_message_id is not None:
-                row = db.execute(
-                    "SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ?"
-                    " AND user_chat_message_id = ?",
-                    (ticket_id, USER, user_chat_message_id),
-                ).fetchone()
-                if row is not None:
-                    return Posted(ticket, TicketMessage.from_row(row), None)
+            recorded = _recorded(db, ticket, USER, "user_chat_message_id", user_chat_message_id)
+            if recorded is not None:
+                return recorded
             if reopen:
                 db.execute(
                     "UPDATE tickets SET status = ?, closed_at = NULL, closed_by = NULL,"
@@ -879,6 +869,20 @@ class TicketDesk:
         return TicketMessage.from_row(row)
 
 
+def _recorded(
+    db: sqlite3.Connection, ticket: Ticket, direction: str, column: str, message_id: int | None
+) -> Posted | None:
+    """The ticket's message of `direction` already recorded for that Telegram message (its
+    update handled again after a crash), if any: what was posted then, owing nothing new."""
+    if message_id is None:
+        return None
+    row = db.execute(
+        f"SELECT * FROM ticket_messages WHERE ticket_id = ? AND direction = ? AND {column} = ?",
+        (ticket.id, direction, message_id),
+    ).fetchone()
+    return Posted(ticket, TicketMessage.from_row(row), None) if row is not None else None
+
+
 def _is_banned(db: sqlite3.Connection, user_id: int) -> bool:
     row = db.execute("SELECT banned FROM users WHERE user_id = ?", (user_id,)).fetchone()
     return bool(row and row[0])
@@ -966,10 +970,13 @@ def _group(members: list[AskedQuestion]) -> QuestionGroup:
 def unanswered_report(
     storage: Storage, limit: int = 20, threshold: float = GROUP_THRESHOLD
 ) -> list[QuestionGroup]:
-    """The most frequent questions the FAQ escalated or was unsure about, grouped."""
+    """The most frequent questions the FAQ escalated, was unsure about, or knew the subject
+    of but not what was asked (a gap: what the FAQ could add), grouped. Small talk,
+    off-topic and too-vague messages are not the FAQ's to answer: left out."""
     rows = storage.query(
-        "SELECT text, language, status, created_at, user_id FROM questions WHERE status IN (?, ?)",
-        (ESCALATE, SUGGEST),
+        "SELECT text, language, status, created_at, user_id FROM questions"
+        " WHERE status IN (?, ?, ?)",
+        (ESCALATE, SUGGEST, GAP),
     )
     asked = [
         AskedQuestion(r["text"], r["language"], r["status"], r["created_at"], r["user_id"])

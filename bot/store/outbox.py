@@ -135,10 +135,13 @@ class Outbox:
         )
         return [r["chat_id"] for r in rows]
 
-    def started(self, item_id: int) -> None:
-        """A try begins: counted on disk first, so that a crash during it is known."""
+    def started(self, item_id: int, tries: int = 1) -> None:
+        """A try leaves for Telegram: counted on disk first, so that a crash during it is
+        known (`tries=-1`: Telegram refused it, it never arrived)."""
         with self.storage.transaction() as db:
-            db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
+            db.execute(
+                "UPDATE outbox SET attempts = MAX(0, attempts + ?) WHERE id = ?", (tries, item_id)
+            )
 
     def mark_sent(self, db: sqlite3.Connection, item_id: int, message_id: int | None) -> None:
         """Inside the caller's transaction: sent as `message_id`; the text is deleted."""

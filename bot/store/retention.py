@@ -24,6 +24,9 @@ def purge_question_log(
     with storage.transaction() as db:
         deleted = db.execute("DELETE FROM questions WHERE created_at < ?", (cutoff,)).rowcount
         deleted += db.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,)).rowcount
+        # A conversation's memory lasts 30 minutes; a day-old one only keeps its language.
+        stale = (time.time() if now is None else now) - DAY
+        deleted += db.execute("DELETE FROM dialogues WHERE updated_at < ?", (stale,)).rowcount
     if deleted:  # secure_delete zeroes the rows in the file; the checkpoint empties the WAL
         storage.erase()
     return deleted

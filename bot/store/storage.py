@@ -151,7 +151,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO storage_probe (id, probed_at) VALUES (1, 0);
     """,
-    # 7: the team's desk (issue 11): what the bot had replied when the user asked the team
+    # 7: each chat's short memory (bot/answering/dialogue.py): the entries last shown, the
+    # conversation's language; written with the question it follows, deleted by /forget and
+    # after a day without messages.
+    """
+    CREATE TABLE dialogues (
+        chat_id INTEGER PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
+    # 8: the team's desk (issue 11): what the bot had replied when the user asked the team
     # (JSON), who answered (and when the answer arrived) and who closed a ticket, for the
     # living card; candidate new wordings of FAQ entries, one row per labelled signal (a staff
     # answer with an FAQ entry, a suggestion picked by the user), reviewed with /learn; the
@@ -195,6 +205,9 @@ class LoggedQuestion:
     status: str
     faq_id: str | None
     score: float
+    # The chat's dialogue state after this question (`DialogueState.to_json`), saved with it.
+    chat_id: int | None = None
+    dialogue: str | None = None
 
 
 @dataclass(frozen=True)
@@ -311,18 +324,29 @@ class Storage:
     def log_questions(self, questions: Sequence[LoggedQuestion]) -> list[int]:
         """Log several questions in one transaction (see group_commit); their ids, in order."""
         now = time.time()
+        ids = []
         with self.transaction() as db:
-            return [
-                int(
-                    db.execute(
-                        "INSERT INTO questions"
-                        " (user_id, language, text, status, faq_id, score, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (q.user_id, q.language, q.text, q.status, q.faq_id, q.score, now),
-                    ).lastrowid
+            for q in questions:
+                cursor = db.execute(
+                    "INSERT INTO questions"
+                    " (user_id, language, text, status, faq_id, score, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (q.user_id, q.language, q.text, q.status, q.faq_id, q.score, now),
                 )
-                for q in questions
-            ]
+                ids.append(int(cursor.lastrowid))
+                if q.chat_id is not None and q.dialogue is not None:
+                    db.execute(
+                        "INSERT INTO dialogues (chat_id, state, updated_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state,"
+                        " updated_at = excluded.updated_at",
+                        (q.chat_id, q.dialogue, now),
+                    )
+        return ids
+
+    def dialogue(self, chat_id: int) -> str | None:
+        """The chat's saved dialogue state (JSON), if any."""
+        rows = self.query("SELECT state FROM dialogues WHERE chat_id = ?", (chat_id,))
+        return rows[0]["state"] if rows else None
 
     def add_feedback(self, user_id: int | None, faq_id: str, language: str, helpful: bool) -> None:
         """A vote tied to no message (imports, tests); `vote` is the one of answer buttons."""
@@ -401,6 +425,7 @@ class Storage:
             db.execute("DELETE FROM wording_candidates WHERE user_id = ?", (user_id,))
             # What the user sent (updates) and what is owed about them (cards, copies, answers).
             db.execute("DELETE FROM inbox WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM dialogues WHERE chat_id = ?", (user_id,))
             db.execute(
                 "DELETE FROM outbox WHERE chat_id = ? OR ticket_id IN"
                 " (SELECT id FROM tickets WHERE user_id = ?)",

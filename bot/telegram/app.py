@@ -40,6 +40,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -68,7 +69,9 @@ from handlers import (
     escalation,
     flood,
     forget,
+    inline,
     ops,
+    profile,
     staff,
     topics,
 )
@@ -137,6 +140,13 @@ async def register_commands(application: Application) -> None:
             await application.bot.set_my_commands(commands, language_code=language_code)
         except TelegramError as exc:
             log.warning("could not set the %s command menu: %s", language_code or "default", exc)
+
+
+async def register_public_face(application: Application) -> None:
+    """At start: the command menus, then the bot's name, descriptions and menu button
+    (`handlers/profile.py`). Failures are logged, never fatal."""
+    await register_commands(application)
+    await profile.register_profile(application)
 
 
 async def purge_old_data(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -209,7 +219,7 @@ def build_application(
         .application_class(TimedApplication)
         .bot(bot)
         .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-        .post_init(register_commands)
+        .post_init(register_public_face)
     )
     if webhook:
         builder = builder.updater(None)
@@ -299,6 +309,7 @@ def build_application(
             CallbackQueryHandler(escalation.media_to_team, callbacks.MEDIA_TO_TEAM),
             CallbackQueryHandler(staff.learn_button, callbacks.LEARN),
             CallbackQueryHandler(conversation.reply_expired_button),
+            InlineQueryHandler(inline.answer_inline_query),
         ]
     )
     # Before the conversation (group 0): a reply to a message of a ticket is an answer for its
@@ -445,7 +456,7 @@ class Service:
         """Before updates flow: menus, the web server (it fails fast if the port is taken), then
         SIGHUP and the pid file, in that order: the pid is only published once SIGHUP reloads
         (SIGHUP's default action would end the process); then the inbox's leftovers."""
-        await register_commands(application)
+        await register_public_face(application)
         if self.server is not None:
             try:
                 self.server.start(self.settings.listen, self.port)

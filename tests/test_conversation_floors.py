@@ -1,0 +1,69 @@
+"""Floors of the conversation on the sets written from the article alone (tests/data/
+eval_article.yaml, eval_limits.yaml, eval_dialogues.yaml; tests/data/README_eval_article.md),
+every dialogue run as the Telegram chat runs it (`take_turn`, one dialogue state each).
+
+They hold the engine where it is on the whole data; issue 10 asks for in-scope ≥ 96 %,
+out-of-scope not answered ≥ 95 %, confidently wrong ≤ 2 %, dialogue turns ≥ 90 %, reply
+language ≥ 99 %. Raise them as the engine improves; never lower them to make a change pass.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from bot.answering.engine import Engine
+from bot.answering.evaluation import (
+    load_conversation_sets,
+    run_conversations,
+    without_faq_copies,
+)
+from bot.answering.knowledge import LANGUAGES, load_or_raise
+
+DATA = Path(__file__).parent / "data"
+# Measured on the whole data, FAQ copies left out (`faqbot eval tests/data/`, 2026-12-01):
+# 78.7 %, 81.0 %, 71.5 %, 100 % and 11.3 % confidently wrong.
+FLOORS = {
+    "in-scope right": 0.78,
+    "out-of-scope not answered": 0.80,
+    "turns right": 0.71,
+    "reply language right": 0.99,
+}
+CONFIDENTLY_WRONG_CEILING = 0.12
+
+
+@pytest.fixture(scope="module")
+def dialogues():
+    return without_faq_copies(load_conversation_sets(DATA), load_or_raise())
+
+
+@pytest.fixture(scope="module")
+def report(dialogues):
+    return run_conversations(Engine(load_or_raise()), dialogues)
+
+
+def test_the_sets_are_as_large_as_issue_10_asks(dialogues):
+    for lang in LANGUAGES:
+        mine = [d for d in dialogues if d.language == lang]
+        single = [d.turns[0] for d in mine if len(d.turns) == 1]
+        assert sum(t.expect == "answer" for t in single) >= 40
+        assert sum(t.expect == "gap" for t in single) >= 15
+        assert sum(t.expect == "off-topic" for t in single) >= 15
+        assert sum(len(d.turns) > 1 for d in mine) >= 20
+    assert any(d.holdout for d in dialogues) and not all(d.holdout for d in dialogues)
+
+
+@pytest.mark.parametrize("figure", sorted(FLOORS))
+def test_floor(report, figure):
+    assert report.rate(figure) >= FLOORS[figure], report.rate(figure)
+
+
+def test_confidently_wrong_answers_stay_rare(report):
+    assert report.rate("confidently wrong") <= CONFIDENTLY_WRONG_CEILING
+
+
+def test_no_question_copies_an_faq_variant(dialogues):
+    from bot.answering.text import fold
+
+    variants = {fold(q) for e in load_or_raise() for qs in e.questions.values() for q in qs}
+    single = [d.turns[0].question for d in dialogues if len(d.turns) == 1]
+    assert [q for q in single if fold(q) in variants] == []
