@@ -38,8 +38,9 @@ from bot.answering.evaluation import (
     run_conversations,
     without_faq_copies,
 )
-from bot.answering.knowledge import KnowledgeBaseError, LoadResult, load_or_raise
+from bot.answering.knowledge import LEARNED_FILE, KnowledgeBaseError, LoadResult, load_or_raise
 from bot.config import ConfigError, ServiceError, Settings
+from bot.desk import learning
 from bot.desk.tickets import answered_drafts, format_unanswered, render_drafts, unanswered_report
 from bot.i18n import LANGUAGES, gettext_for
 from bot.links import LinkError
@@ -391,6 +392,55 @@ def cmd_drafts(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
+def cmd_learn(
+    args: argparse.Namespace, settings: Settings, out: TextIO, stdin: TextIO | None = None
+) -> int:
+    """Walk the candidate wordings one at a time, as /learn does: add, reject or skip.
+
+    An added wording goes to the learned file only if the FAQ passes the check with it; the
+    running bot is then asked to serve it (SIGHUP, as `faqbot reload`)."""
+    stdin = stdin or sys.stdin
+    storage = _open_database(settings)
+    kb = load_or_raise(settings.faq_dir)
+    language = settings.default_language
+    added = 0
+    skipped: set[int] = set()
+    try:
+        while (candidate := learning.next_candidate(storage, skipped)) is not None:
+            entry = kb.entries.get(candidate.faq_id)
+            title = entry.title(language) if entry is not None else candidate.faq_id
+            print(f"\n{candidate.faq_id}: {title}", file=out)
+            print(f"  new wording ({candidate.language}, seen {candidate.seen}x):", file=out)
+            print(f"  {candidate.text}", file=out)
+            print("  [a]dd, [r]eject, [s]kip, [q]uit? ", end="", file=out, flush=True)
+            choice = (stdin.readline() or "q").strip().lower()[:1]
+            if choice == "a":
+                outcome = learning.accept(storage, settings.faq_dir, candidate, settings.thresholds)
+                if outcome.accepted:
+                    added += 1
+                    print("  added", file=out)
+                else:
+                    print(f"  not added: {outcome.reason}", file=out)
+                    skipped.add(candidate.id)
+            elif choice == "r":
+                learning.decide(storage, candidate, learning.REJECTED)
+                print("  rejected", file=out)
+            elif choice == "s":
+                skipped.add(candidate.id)
+            else:
+                break
+    finally:
+        storage.close()
+    print(f"\n{added} wording(s) added to {settings.faq_dir / LEARNED_FILE}", file=out)
+    if added:
+        try:
+            os.kill(running_bot_pid(settings.pid_path), signal.SIGHUP)
+            print("the running bot checks the FAQ again and serves it", file=out)
+        except NoRunningBot:
+            print("no bot is running: the wordings are served at its next start", file=out)
+    return 0
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -521,6 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--output", help="write to this file instead of printing")
     dr.add_argument("--force", action="store_true", help="overwrite an existing --output file")
     dr.set_defaults(func=cmd_drafts)
+
+    learn = sub.add_parser(
+        "learn", help="review new wordings learned from the team (FAQBOT_DB), as /learn does"
+    )
+    learn.set_defaults(func=cmd_learn)
 
     run = sub.add_parser("run", help="run the Telegram bot (long polling, TELEGRAM_BOT_TOKEN)")
     run.add_argument("--faq", **faq)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.answering.engine import Thresholds
 from bot.answering.knowledge import DEFAULT_FAQ_DIR
+from bot.desk.office import OfficeHours, OfficeHoursError
 from bot.desk.tickets import TicketLimits
 from bot.flood import PER_MINUTE
 from bot.store.retention import RETENTION_DAYS
@@ -96,6 +97,14 @@ class Settings:
     health_port: int | None = None
     # The running bot's process id, for `faqbot reload` (default: next to the database).
     pid_file: Path | None = None
+    # The team's office hours (bot/desk/office.py): FAQBOT_TIMEZONE, FAQBOT_OFFICE_HOURS,
+    # FAQBOT_OFFICE_DAYS, FAQBOT_HOLIDAYS.
+    # The default here is none (any time); `from_env` (the bot) sets Europe/Paris 9:00-17:00,
+    # Monday to Friday, with the public holidays of Alsace.
+    office: OfficeHours = field(default_factory=OfficeHours.always)
+    # STAFF_TOPICS=on: the staff chat is a forum; each ticket gets its own topic, where the
+    # card, the follow-ups and the answers live; closing the ticket closes the topic.
+    staff_topics: bool = False
 
     @property
     def pid_path(self) -> Path:
@@ -177,4 +186,22 @@ class Settings:
             port=_port(env, "FAQBOT_PORT", cls.port),
             health_port=_port(env, "FAQBOT_HEALTH_PORT", None),
             pid_file=Path(pid_file) if pid_file else None,
+            office=_office(env),
+            staff_topics=env.get("STAFF_TOPICS", "").strip().lower() in ("on", "1", "true", "yes"),
         )
+
+
+def _office(env: Mapping[str, str]) -> OfficeHours:
+    defaults = OfficeHours()
+    timezone = env.get("FAQBOT_TIMEZONE", "").strip() or defaults.timezone
+    try:
+        if env.get("FAQBOT_OFFICE_HOURS", "").strip().lower() == "off":
+            return OfficeHours.always(timezone)
+        return OfficeHours(
+            timezone=timezone,
+            hours=env.get("FAQBOT_OFFICE_HOURS", "").strip() or defaults.hours,
+            days=env.get("FAQBOT_OFFICE_DAYS", "").strip() or defaults.days,
+            holidays=env.get("FAQBOT_HOLIDAYS", defaults.holidays).strip(),
+        )
+    except OfficeHoursError as exc:
+        raise ConfigError(f"office hours: {exc}") from None

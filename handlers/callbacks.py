@@ -18,6 +18,10 @@ pattern below is answered politely by a catch-all handler.
     tx:12              staff: close ticket 12
     fa:12:kmo-what     staff: answer ticket 12 with the FAQ entry `kmo-what`
     fg:yes / fg:no     /forget confirmed or cancelled
+    sv:12              user: "Solved" under a team answer of ticket 12 (closes it)
+    rc:12              user: "Reply to continue" under a team answer of ticket 12
+    md:345             user: send the photo or file of message 345 to the team
+    lw:a:7 / lw:r:7 / lw:s:7   staff, /learn: add, reject or skip wording candidate 7
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ STAFF_TAKE = rf"^tk:{_NUMBER}$"
 STAFF_CLOSE = rf"^tx:{_NUMBER}$"
 STAFF_FAQ_ANSWER = rf"^fa:{_NUMBER}:{_ID}$"
 FORGET = r"^fg:(yes|no)$"
+SOLVED = rf"^sv:{_NUMBER}$"
+REPLY_TO_TICKET = rf"^rc:{_NUMBER}$"
+MEDIA_TO_TEAM = rf"^md:{_NUMBER}$"
+LEARN = rf"^lw:([ars]):{_NUMBER}$"
 
 FEEDBACK_PREFIX = "fb:"
 DEFAULT_LANGUAGE_PREFIX = "dl:"
@@ -102,3 +110,19 @@ def staff_faq_answer(ticket_id: int, entry_id: str) -> str:
 
 def forget(confirmed: bool) -> str:
     return "fg:yes" if confirmed else "fg:no"
+
+
+def solved(ticket_id: int) -> str:
+    return f"sv:{ticket_id}"
+
+
+def reply_to_ticket(ticket_id: int) -> str:
+    return f"rc:{ticket_id}"
+
+
+def media_to_team(message_id: int) -> str:
+    return f"md:{message_id}"
+
+
+def learn(action: str, candidate_id: int) -> str:
+    return f"lw:{action}:{candidate_id}"

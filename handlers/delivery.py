@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 DELIVERY = "delivery"  # bot_data key of the `Delivery` state
 SENT, FAILED, PENDING = "sent", "failed", "pending"
 DELIVERED = "👌"  # the reaction on a staff message whose answer reached the user
+#: bot_data key: `render(ticket) -> (html, markup)`, the ticket's card as it is now (cards and
+#: their edits are rendered when they leave, so a card never shows a state already gone).
+CARD_RENDERER = "card_renderer"
+# Telegram's answers to an edit of a card it no longer lets the bot edit: a fresh card then.
+NOT_EDITABLE = ("message to edit not found", "message can't be edited", "message_id_invalid")
 # Telegram's answers that mean "this chat is gone for now", not "this message is wrong".
 CHAT_GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights")
 
@@ -64,6 +69,7 @@ def owed_message(
     confirm_to: int | None = None,
     confirmation: str | None = None,
     copy_of: tuple[int, int] | None = None,
+    staff_name: str | None = None,
 ) -> Owed:
     """What the outbox keeps of a message: its HTML parts (or the message to copy, with the
     HTML as its caption), where it replies (`under_card`: the ticket's card, as it is when the
@@ -82,6 +88,8 @@ def owed_message(
         payload["confirmation"] = confirmation
     if copy_of is not None:
         payload["copy_of"] = list(copy_of)
+    if staff_name is not None:
+        payload["staff_name"] = staff_name
     return Owed(kind, chat_id, payload, ticket_id, ticket_message_id)
 
 
@@ -96,17 +104,22 @@ async def send_owed(application: Application, chat_id: int) -> dict[int, str]:
     desk: TicketDesk = application.bot_data[DESK]
     outcomes: dict[int, str] = {}
     notices: list[int] = []  # owed to staff because of these items: sent after them
+    answered = False  # an answer left or was refused: its card's edit is owed to staff
     async with _state(application).lock(chat_id):
         items = await asyncio.to_thread(desk.outbox.pending, chat_id)
         for item in items:
             outcome, notice_id = await _send_one(application, desk, item)
             outcomes[item.id] = outcome
+            answered = answered or (item.kind == outbox.ANSWER and outcome != PENDING)
             if notice_id is not None:
                 notices.append(notice_id)
             if outcome == PENDING:
                 break
     for notice_id in notices:  # another chat's lock, taken once this one is released
         await send_item(application, notice_id)
+    staff_chat_id = application.bot_data[SETTINGS].staff_chat_id
+    if answered and staff_chat_id is not None and staff_chat_id != chat_id:
+        await send_owed(application, staff_chat_id)
     return outcomes
 
 
@@ -211,6 +224,34 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
         ticket = await asyncio.to_thread(desk.get, item.ticket_id)
         reply_to = ticket.staff_message_id if ticket else None
     markup = InlineKeyboardMarkup.de_json(payload["markup"], bot) if payload.get("markup") else None
+    thread_id = await _topic_of(application, desk, item)
+    render = application.bot_data.get(CARD_RENDERER)
+    if item.kind in (outbox.CARD, outbox.EDIT) and item.ticket_id is not None and render:
+        ticket = await asyncio.to_thread(desk.get, item.ticket_id)
+        if ticket is None:
+            return None  # deleted meanwhile (/forget): nothing to show
+        html, markup = render(ticket)
+        parts = split_html(html)[:1]
+        if item.attempts > 0 and item.kind == outbox.CARD:
+            parts[-1] = parts[-1] + "\n\n<i>" + texts.sent_again(language) + "</i>"
+        if item.kind == outbox.EDIT:
+            if ticket.staff_message_id is None:
+                return None  # its card is still on its way, and will show this state
+            try:
+                await bot.edit_message_text(
+                    parts[0], item.chat_id, ticket.staff_message_id, reply_markup=markup
+                )
+            except BadRequest as exc:
+                reason = exc.message.lower()
+                if "not modified" in reason:
+                    await _sync_topic(application, desk, ticket)
+                    return ticket.staff_message_id
+                if not any(words in reason for words in NOT_EDITABLE):
+                    raise
+                log.info("card of ticket #%d cannot be edited (%s): a fresh one", ticket.id, exc)
+            else:
+                await _sync_topic(application, desk, ticket)
+                return ticket.staff_message_id
     if payload.get("copy_of"):
         from_chat_id, message_id = payload["copy_of"]
         copied = await bot.copy_message(
@@ -219,6 +260,8 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
             message_id,
             caption=parts[0] or None,
             reply_parameters=_reply(reply_to),
+            reply_markup=markup,
+            message_thread_id=thread_id,
         )
         return copied.message_id
     message = None
@@ -229,8 +272,49 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
             part,
             reply_parameters=_reply(reply_to) if i == 0 else None,
             reply_markup=markup if last else None,
+            message_thread_id=thread_id,
         )
     return message.message_id if message else None
+
+
+async def _topic_of(application: Application, desk: TicketDesk, item: OutboxItem) -> int | None:
+    """STAFF_TOPICS=on: the forum topic of the item's ticket in the staff chat (created with
+    its first card; named by its number only, never with the user's words)."""
+    settings = application.bot_data[SETTINGS]
+    if (
+        not settings.staff_topics
+        or item.ticket_id is None
+        or not _is_staff_chat(application, item.chat_id)
+    ):
+        return None
+    ticket = await asyncio.to_thread(desk.get, item.ticket_id)
+    if ticket is None:
+        return None
+    if ticket.topic_id is None and item.kind in (outbox.CARD, outbox.EDIT):
+        name = texts.topic_name(settings.default_language, ticket.id)
+        topic = await application.bot.create_forum_topic(item.chat_id, name)
+        await asyncio.to_thread(desk.set_topic, ticket.id, topic.message_thread_id)
+        return topic.message_thread_id
+    return ticket.topic_id
+
+
+async def _sync_topic(application: Application, desk: TicketDesk, ticket) -> None:
+    """A closed ticket closes its topic, a reopened one reopens it (STAFF_TOPICS=on)."""
+    if not application.bot_data[SETTINGS].staff_topics or ticket.topic_id is None:
+        return
+    if ticket.is_closed == ticket.topic_closed:
+        return
+    chat_id = application.bot_data[SETTINGS].staff_chat_id
+    try:
+        if ticket.is_closed:
+            await application.bot.close_forum_topic(chat_id, ticket.topic_id)
+        else:
+            await application.bot.reopen_forum_topic(chat_id, ticket.topic_id)
+    except BadRequest as exc:
+        if "not_modified" not in exc.message.lower():
+            log.info("topic of ticket #%d not updated: %s", ticket.id, exc)
+            return
+    await asyncio.to_thread(desk.set_topic, ticket.id, None, ticket.is_closed)
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:

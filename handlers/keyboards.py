@@ -185,6 +185,37 @@ def forget_keyboard(language: str) -> InlineKeyboardMarkup:
     )
 
 
+def team_answer_keyboard(ticket_id: int, language: str) -> InlineKeyboardMarkup:
+    """Under a team answer, for the user: "Solved" and "Reply to continue"."""
+    return _markup(
+        [
+            [
+                _button(texts.solved_label(language), callbacks.solved(ticket_id)),
+                _button(texts.reply_label(language), callbacks.reply_to_ticket(ticket_id)),
+            ]
+        ]
+    )
+
+
+def media_offer_keyboard(message_id: int, language: str) -> InlineKeyboardMarkup:
+    return _markup(
+        [[_button(texts.media_offer_label(language), callbacks.media_to_team(message_id))]]
+    )
+
+
+def learn_keyboard(candidate_id: int, language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    return _markup(
+        [
+            [
+                _button("✅ " + _("Add"), callbacks.learn("a", candidate_id)),
+                _button("✖ " + _("Reject"), callbacks.learn("r", candidate_id)),
+                _button(_("Skip"), callbacks.learn("s", candidate_id)),
+            ]
+        ]
+    )
+
+
 def home_keyboard(
     kb: KnowledgeBase, language: str, entry_ids: Sequence[str], *, picker: bool = False
 ) -> InlineKeyboardMarkup:

@@ -10,6 +10,9 @@
     /unanswered      the questions the FAQ does not answer well, grouped
     /reload          serve the edited FAQ files, only if they pass `faqbot check`; otherwise
                      the current FAQ stays live and the first errors are shown (file:line)
+    /learn           new wordings of FAQ questions learned from the team, one at a time:
+                     "✅ Add", "✖ Reject", "Skip" (bot/desk/learning.py)
+    /help            these commands (in the staff chat)
 
 They work only in the staff chat and, when STAFF_USER_IDS is set, only for those users.
 Anywhere else, or for anyone else, they do nothing visible at all: no reply, not even the
@@ -24,13 +27,18 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from telegram import Message, Update
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.desk import learning
 from bot.desk.tickets import TicketNotFound, format_unanswered, unanswered_report
-from bot.formatting import split_html
-from handlers import texts
-from handlers.common import is_staff, reload_faq, settings_of, storage_of
+from bot.formatting import escape, split_html
+from handlers import keyboards, texts
+from handlers.common import engine_of, is_staff, reload_faq, settings_of, storage_of
+from handlers.delivery import DELIVERED, send_owed
 from handlers.escalation import (
+    close_and_tell,
+    closing_refused,
     deliver_answer,
     desk_of,
     post_card,
@@ -136,13 +144,18 @@ async def show_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await _no_ticket(update, context, number)
         return
     messages = await asyncio.to_thread(desk.messages, ticket.id)
-    html = texts.staff_ticket(staff_language(context), ticket, messages, desk.now())
+    kb = engine_of(context).kb
+    zone = settings_of(context).office.zone
+    html = texts.staff_ticket(
+        staff_language(context), ticket, messages, desk.now(), kb=kb, zone=zone
+    )
     await post_card(context, ticket, html)
 
 
 @staff_only
 async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    stats = await asyncio.to_thread(desk_of(context).stats)
+    office = settings_of(context).office
+    stats = await asyncio.to_thread(desk_of(context).stats, office.working_seconds)
     await _reply(update, context, texts.staff_stats(staff_language(context), stats))
 
 
@@ -204,30 +217,52 @@ async def _change(
         await post_under_ticket(context, ticket, html, fallback)
 
 
+async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command done: the card shows it (edited in place); the command gets a 👌."""
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        await context.bot.set_message_reaction(message.chat_id, message.message_id, DELIVERED)
+    except TelegramError as exc:
+        log.info("no reaction on a staff command: %s", exc)
+
+
 @staff_only
 async def close_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    name = update.effective_user.full_name
-    language = staff_language(context)
-    await _change(
-        update,
-        context,
-        "close",
-        desk_of(context).close,
-        lambda n, _: texts.staff_closed(language, n, name),
-    )
+    """/close N: the card says "closed by X", the user is told how to reopen it. Over an
+    unanswered follow-up, the first /close only warns."""
+    number = ticket_number(context)
+    if number is None:
+        await _usage(update, context, "close")
+        return
+    staff = update.effective_user
+    try:
+        if await asyncio.to_thread(closing_refused, context, number, staff.id):
+            await _reply(
+                update, context, escape(texts.staff_close_warning(staff_language(context), number))
+            )
+            return
+        await close_and_tell(context, number, staff.full_name)
+    except TicketNotFound:
+        await _no_ticket(update, context, number)
+        return
+    await _done(update, context)
 
 
 @staff_only
 async def reopen_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    name = update.effective_user.full_name
-    language = staff_language(context)
-    await _change(
-        update,
-        context,
-        "reopen",
-        desk_of(context).reopen,
-        lambda n, _: texts.staff_reopened(language, n, name),
-    )
+    number = ticket_number(context)
+    if number is None:
+        await _usage(update, context, "reopen")
+        return
+    try:
+        await asyncio.to_thread(desk_of(context).reopen, number)
+    except TicketNotFound:
+        await _no_ticket(update, context, number)
+        return
+    await send_owed(context.application, settings_of(context).staff_chat_id)
+    await _done(update, context)
 
 
 @staff_only
@@ -299,14 +334,133 @@ async def post_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     if settings.staff_chat_id is None:
         return
     desk = desk_of(context)
-    due = await asyncio.to_thread(desk.due_for_digest, settings.digest_after_hours * HOUR)
+    after = settings.digest_after_hours * HOUR
+    due = await asyncio.to_thread(desk.due_for_digest, after)
+    now = desk.now()
+    # The wait that counts is working time: a weekend is not two days of neglect.
+    waited = [(t, settings.office.working_seconds(since, now)) for t, since in due]
+    due = [(t, since) for (t, since), (_, w) in zip(due, waited, strict=True) if w >= after]
     if not due:
         return
-    now = desk.now()
-    listed = [(ticket, now - waiting_since) for ticket, waiting_since in due]
-    after = settings.digest_after_hours * HOUR
+    listed = [(t, w) for t, w in waited if w >= after]
     html = texts.staff_digest(staff_language(context), after, listed)
     if await _post_list(context, html, [ticket.user_id for ticket, _ in due]) is None:
         return
     await asyncio.to_thread(desk.mark_digested, [ticket.id for ticket, _ in due])
     log.info("digest: %d ticket(s) waiting", len(due))
+
+
+# /help in the staff chat ---------------------------------------------------------------------
+
+
+@staff_only
+async def staff_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help in the staff chat: the staff's commands, not the users' help."""
+    await _reply(update, context, texts.staff_help(staff_language(context)))
+
+
+# /learn: the FAQ learns from the team ---------------------------------------------------------
+
+#: bot_data key: the candidates skipped in this run of the bot (Skip shows the next one).
+LEARN_SKIPPED = "learn_skipped"
+
+
+def _skipped(context: ContextTypes.DEFAULT_TYPE) -> set[int]:
+    return context.bot_data.setdefault(LEARN_SKIPPED, set())
+
+
+async def _learn_card(context: ContextTypes.DEFAULT_TYPE) -> tuple[str, object | None]:
+    language = staff_language(context)
+    candidate = await asyncio.to_thread(
+        learning.next_candidate, storage_of(context), _skipped(context)
+    )
+    if candidate is None:
+        return texts.staff_learn_nothing(language), None
+    entry = engine_of(context).kb.entries.get(candidate.faq_id)
+    title = entry.title(language) if entry is not None else candidate.faq_id
+    html = texts.staff_learn_candidate(language, candidate, title)
+    return html, keyboards.learn_keyboard(candidate.id, language)
+
+
+@staff_only
+async def learn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/learn: the first candidate wording, with "✅ Add", "✖ Reject", "Skip"."""
+    html, markup = await _learn_card(context)
+    message = update.effective_message
+    await send_to_staff(context, html, message.message_id if message else None, markup)
+
+
+async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /learn button: the decision, then the next candidate in the same message."""
+    query = update.callback_query
+    if not is_staff(update, context):
+        await query.answer()
+        return
+    action, raw_id = context.matches[0].groups()
+    language = staff_language(context)
+    storage = storage_of(context)
+    candidate = await asyncio.to_thread(learning.get, storage, int(raw_id))
+    if candidate is None:
+        await query.answer(texts.expired_button(language))
+        return
+    note = None
+    if action == "s":
+        _skipped(context).add(candidate.id)
+    elif action == "r":
+        await asyncio.to_thread(learning.decide, storage, candidate, learning.REJECTED)
+        note = texts.staff_learn_rejected(language)
+    else:
+        settings = settings_of(context)
+        outcome = await asyncio.to_thread(
+            learning.accept, storage, settings.faq_dir, candidate, settings.thresholds
+        )
+        if not outcome.accepted:
+            await query.answer()
+            html = texts.staff_learn_refused(language, candidate, outcome.reason)
+            await send_to_staff(context, html, query.message.message_id if query.message else None)
+            _skipped(context).add(candidate.id)
+            return
+        result = await reload_faq(context.bot_data)
+        note = texts.staff_learn_added(language, not result.errors)
+    await query.answer(note)
+    if query.message is None or not query.message.is_accessible:
+        return
+    html, markup = await _learn_card(context)
+    try:
+        await query.edit_message_text(html, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+async def learn_from_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggestion picked by the user (after the conversation answered the tap): the
+    user's own question, logged under the suggestions, is a wording of the picked entry."""
+    query = update.callback_query
+    if query is None or query.message is None or not query.message.is_accessible:
+        return
+    language, entry_id = context.matches[0].groups()
+    ask = [d for d in keyboards.callback_data(query.message.reply_markup) if d.startswith("ask:")]
+    if not ask or entry_id not in engine_of(context).kb.entries:
+        return
+    question_id = int(ask[0].split(":", 1)[1])
+    rows = await asyncio.to_thread(
+        storage_of(context).query,
+        "SELECT user_id, language, text FROM questions WHERE id = ?",
+        (question_id,),
+    )
+    if not rows or rows[0]["user_id"] != query.from_user.id:
+        return
+    await asyncio.to_thread(
+        learning.record,
+        storage_of(context),
+        entry_id,
+        rows[0]["language"],
+        rows[0]["text"],
+        query.from_user.id,
+        learning.PICK_SIGNAL,
+        engine_of(context),
+    )
+
+
+COMMANDS["learn"] = learn

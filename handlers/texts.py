@@ -8,10 +8,15 @@ imports Telegram, so the texts are easy to test.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from bot.answering.knowledge import Entry, Problem, Topic
+from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time
+
+from bot.answering.knowledge import Entry, KnowledgeBase, Problem, Topic
 from bot.desk.tickets import (
     ANSWERED,
     CLOSED,
@@ -32,6 +37,10 @@ from bot.store.retention import RETENTION_DAYS
 LIST_QUESTION_CHARS = 100
 #: How many errors of a refused FAQ /reload shows (`faqbot check` lists them all).
 RELOAD_ERRORS_SHOWN = 5
+
+
+def italic(text: object) -> str:
+    return f"<i>{escape(text)}</i>"
 
 
 def command_descriptions(language: str) -> list[tuple[str, str]]:
@@ -353,10 +362,16 @@ def ask_usage(language: str) -> str:
     )
 
 
-def staff_answer(language: str, answer_text: str) -> str:
-    """A staff answer as the user receives it: a bold header, then the answer, escaped."""
+def staff_answer(language: str, answer_text: str, *, hint: bool = True) -> str:
+    """A staff answer as the user receives it: a bold header, then the answer, escaped, then
+    (`hint`) how to go on: reply to continue, or "Solved"."""
     _ = gettext_for(language)
-    return bold(_("Answer from the Territoire d'Industrie team")) + "\n\n" + escape(answer_text)
+    html = bold(_("Answer from the Territoire d'Industrie team"))
+    if answer_text:
+        html += "\n\n" + escape(answer_text)
+    if hint:
+        html += "\n\n" + italic(reply_to_continue(language))
+    return html
 
 
 def who(user_name: str, username: str | None) -> str:
@@ -366,36 +381,119 @@ def who(user_name: str, username: str | None) -> str:
     return f"{name} (@{strip_bidi(username)})" if username else name
 
 
-def staff_card(language: str, ticket: Ticket, details: Sequence[str] = ()) -> str:
-    """A ticket as staff see it in the staff chat; everything that came from a user escaped.
+def staff_card(
+    language: str,
+    ticket: Ticket,
+    details: Sequence[str] = (),
+    *,
+    kb: KnowledgeBase | None = None,
+    zone: tzinfo | None = None,
+) -> str:
+    """A ticket as staff see it in the staff chat, its state first (the living card, edited
+    as the ticket moves); everything that came from a user escaped. FAQ entries are shown by
+    their question in the team's `language` (with `kb`), never by id or score.
 
     `details` (HTML lines, see `staff_ticket`) go between the guesses and the instructions.
     """
     _ = gettext_for(language)
-    if ticket.guesses:
-        best = ", ".join(
-            f"{faq_id} ({format_number(round(score), language)})"
-            for faq_id, score in ticket.guesses
-        )
-    else:
-        best = _("none")
+    head = bold(_("Ticket #{number}").format(number=ticket.id))
     lines = [
-        bold(_("Ticket #{number}").format(number=ticket.id)),
+        head + " · " + escape(card_state(language, ticket, zone)),
         escape(_("From: {name}").format(name=who(ticket.user_name, ticket.username))),
         escape(_("Language: {language}").format(language=LANGUAGE_NAMES[ticket.language])),
-        *(
-            [escape(_("Asked in the group “{title}”").format(title=ticket.asked_in))]
-            if ticket.asked_in is not None
-            else []
-        ),
-        "",
-        escape(ticket.question),
-        "",
-        escape(_("Best guesses: {guesses}").format(guesses=best)),
-        *details,
-        escape(_("Reply to this message to answer the user.")),
     ]
+    if ticket.language != language:
+        lines[-1] += " — " + bold(
+            _("writes in {language}").format(language=language_name(ticket.language, language))
+        )
+    if ticket.asked_in is not None:
+        lines.append(escape(_("Asked in the group “{title}”").format(title=ticket.asked_in)))
+    delivery = card_delivery(language, ticket, zone)
+    if delivery:
+        lines.append(escape(delivery))
+    lines += ["", escape(ticket.question), ""]
+    replied = bot_replied(language, ticket, kb)
+    if replied:
+        lines.append(escape(replied))
+    guesses = [_entry_title(kb, faq_id, language) for faq_id, _score in ticket.guesses]
+    shown = ", ".join(f"“{title}”" for title in guesses if title) or _("none")
+    lines.append(escape(_("FAQ answers that may fit: {questions}").format(questions=shown)))
+    lines += [*details, escape(_("Reply to this message to answer the user."))]
     return "\n".join(lines)
+
+
+def _entry_title(kb: KnowledgeBase | None, faq_id: str, language: str) -> str | None:
+    if kb is None:
+        return None
+    entry = kb.entries.get(faq_id)
+    return entry.title(language) if entry is not None else None
+
+
+def language_name(code: str, in_language: str) -> str:
+    """ "allemand", "German", "Deutsch": a language's name, in another language (Babel's)."""
+    return Locale.parse(in_language).languages.get(code, code)
+
+
+def _clock(timestamp: float, language: str, zone: tzinfo | None) -> str:
+    moment = datetime.fromtimestamp(timestamp, zone or UTC)
+    return format_time(moment, "short", locale=language)
+
+
+def card_state(language: str, ticket: Ticket, zone: tzinfo | None = None) -> str:
+    """The card's state line: waiting · taken by X · answered by X at HH:MM · closed by X."""
+    _ = gettext_for(language)
+    if ticket.status == CLOSED:
+        if ticket.closed_by:
+            return "🔒 " + _("closed by {name}").format(name=strip_bidi(ticket.closed_by))
+        return "🔒 " + _("closed")
+    if ticket.status == ANSWERED and ticket.last_answer_at is not None:
+        when = _clock(ticket.last_answer_at, language, zone)
+        if ticket.answered_by:
+            name = strip_bidi(ticket.answered_by)
+            return "✅ " + _("answered by {name} at {time}").format(name=name, time=when)
+        return "✅ " + _("answered at {time}").format(time=when)
+    taken = (
+        _("taken by {name}").format(name=strip_bidi(ticket.assignee_name))
+        if ticket.assignee_name
+        else None
+    )
+    if ticket.first_answer_at is not None:
+        again = "⏳ " + _("waiting for the team again (the user wrote)")
+        return f"{again} · {taken}" if taken else again
+    if taken:
+        return "✋ " + taken
+    return "⏳ " + _("waiting for the team")
+
+
+def card_delivery(language: str, ticket: Ticket, zone: tzinfo | None = None) -> str | None:
+    """✓ when the team's last answer reached the user, ✗ with Telegram's reason when not."""
+    _ = gettext_for(language)
+    if ticket.flagged:
+        return "✗ " + _("Answer not delivered: {reason}").format(reason=ticket.flagged)
+    if ticket.last_answer_at is not None:
+        when = _clock(ticket.last_answer_at, language, zone)
+        return "✓ " + _("Answer delivered at {time}").format(time=when)
+    return None
+
+
+def bot_replied(language: str, ticket: Ticket, kb: KnowledgeBase | None) -> str | None:
+    """What the bot had replied before the user asked the team, in the team's language."""
+    _ = gettext_for(language)
+    reply = ticket.bot_reply
+    if not reply:
+        return None
+    shown = _entry_title(kb, reply.get("shown") or "", language)
+    suggested = [
+        t for t in (_entry_title(kb, f, language) for f in reply.get("suggested") or []) if t
+    ]
+    if shown:
+        return _("The bot had answered with “{question}”.").format(question=shown)
+    if suggested:
+        questions = ", ".join(f"“{t}”" for t in suggested)
+        return _("The bot had suggested: {questions}.").format(questions=questions)
+    if reply.get("status") == "escalate":
+        return _("The bot had no answer.")
+    return None
 
 
 def _status(language: str, status: str) -> str:
@@ -409,9 +507,15 @@ def _status(language: str, status: str) -> str:
 
 
 def staff_ticket(
-    language: str, ticket: Ticket, messages: Iterable[TicketMessage], now: float
+    language: str,
+    ticket: Ticket,
+    messages: Iterable[TicketMessage],
+    now: float,
+    *,
+    kb: KnowledgeBase | None = None,
+    zone: tzinfo | None = None,
 ) -> str:
-    """/ticket N: the card again, with the ticket's state and its conversation so far."""
+    """/ticket N: the card again (its state on top), with its age and its conversation."""
     _ = gettext_for(language)
     details = [
         escape(
@@ -421,11 +525,6 @@ def staff_ticket(
             )
         )
     ]
-    if ticket.assignee_name:
-        name = strip_bidi(ticket.assignee_name)
-        details.append(escape(_("Taken by {name}.").format(name=name)))
-    if ticket.flagged:
-        details.append("⚠️ " + escape(_("Not delivered: {reason}").format(reason=ticket.flagged)))
     authors = {STAFF: _("Team:"), USER: _("User:")}
     conversation = [
         bold(authors[m.direction]) + " " + escape(m.text)
@@ -434,7 +533,7 @@ def staff_ticket(
     ]
     if conversation:
         details = [*details, "", *conversation, ""]
-    return staff_card(language, ticket, details)
+    return staff_card(language, ticket, details, kb=kb, zone=zone)
 
 
 def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: str) -> str:
@@ -449,9 +548,42 @@ def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: s
 
 def staff_faq_answer(language: str, entry: Entry) -> str:
     """An FAQ entry sent by staff as the answer to a ticket: the team's header, then the
-    entry's question and answer, in the ticket's language."""
+    entry's question and answer, in the ticket's language, without the sentences that tell
+    the user to ask the team (the team is answering), then how to go on."""
     _ = gettext_for(language)
-    return bold(_("Answer from the Territoire d'Industrie team")) + "\n\n" + answer(entry, language)
+    text = without_ask_the_team(entry.answers[language], language)
+    return "\n\n".join(
+        [
+            bold(_("Answer from the Territoire d'Industrie team")),
+            bold(entry.title(language)) + "\n\n" + escape(text),
+            italic(reply_to_continue(language)),
+        ]
+    )
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def without_ask_the_team(text: str, language: str) -> str:
+    """`text` minus its sentences that point to "Ask the team" or /ask (an FAQ answer that
+    staff send: the user is talking to the team already). Unchanged if nothing would remain."""
+    _ = gettext_for(language)
+    label = _("Ask the team").lower()
+    kept = [
+        sentence
+        for sentence in _SENTENCE_END.split(text.strip())
+        if label not in sentence.lower() and "/ask" not in sentence
+    ]
+    return " ".join(kept) if kept else text
+
+
+def reply_to_continue(language: str) -> str:
+    """Under a team answer (plain text): how the user goes on."""
+    _ = gettext_for(language)
+    return _(
+        "Reply to this message to continue with the team, or tap “Solved” if this answers "
+        "your question."
+    )
 
 
 def answer_with_entry_label(language: str, title: str) -> str:
@@ -895,3 +1027,211 @@ def staff_not_stored(language: str) -> str:
             "Please try again once the database works again."
         )
     )
+
+
+# The team's desk (issue 11) ---------------------------------------------------------------
+
+
+def staff_help(language: str) -> str:
+    """/help in the staff chat: the staff's commands and how to answer."""
+    _ = gettext_for(language)
+    commands = [
+        ("/open", _("tickets waiting for the team, and answers not delivered")),
+        ("/ticket N", _("ticket N again, with its conversation and its buttons")),
+        ("/reply N text", _("answer ticket N (as replying to its card does)")),
+        ("/close N", _("close ticket N (the user is told)")),
+        ("/reopen N", _("put ticket N back in the queue")),
+        ("/ban N", _("ban the author of ticket N")),
+        ("/unban N", _("lift that ban")),
+        ("/stats", _("questions, tickets, time to a first answer (working time)")),
+        ("/unanswered", _("the questions the FAQ does not answer well")),
+        ("/learn", _("review new wordings of FAQ questions, learned from the team")),
+        ("/reload", _("serve the edited FAQ files, if they pass the check")),
+    ]
+    lines = [bold(_("Staff commands")), ""]
+    lines += [f"{escape(command)} — {escape(what)}" for command, what in commands]
+    lines += [
+        "",
+        escape(
+            _(
+                "Reply to a card or to a follow-up to answer the user (text, photo, "
+                "document, voice or video)."
+            )
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def ticket_closed_for_user(language: str, ticket_id: int) -> str:
+    """To the user, when their ticket is closed."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "Your ticket #{number} with the team is now closed. If something is still "
+            "unclear, reply to this message: the ticket opens again."
+        ).format(number=ticket_id)
+    )
+
+
+def ticket_solved(language: str) -> str:
+    """A toast, after "Solved" (plain text)."""
+    _ = gettext_for(language)
+    return _("Thank you! The ticket is closed; reply to the answer to open it again.")
+
+
+def solved_label(language: str) -> str:
+    _ = gettext_for(language)
+    return "👍 " + _("Solved")
+
+
+def reply_label(language: str) -> str:
+    _ = gettext_for(language)
+    return "💬 " + _("Reply to continue")
+
+
+def reply_prompt(language: str, ticket_id: int) -> str:
+    """A ForceReply prompt: the user's reply to it is a follow-up of the ticket."""
+    _ = gettext_for(language)
+    return escape(
+        _("Write your message to the team about ticket #{number}:").format(number=ticket_id)
+    )
+
+
+def staff_close_warning(language: str, ticket_id: int) -> str:
+    """A toast or a reply (plain text): closing over an unanswered follow-up."""
+    _ = gettext_for(language)
+    return _(
+        "The user's last message on ticket #{number} has no answer yet. Close again within "
+        "a minute to close it anyway."
+    ).format(number=ticket_id)
+
+
+def ask_prompt(language: str) -> str:
+    """A bare /ask: a ForceReply prompt for the question."""
+    _ = gettext_for(language)
+    return escape(_("What would you like to ask the team? Write your question in reply."))
+
+
+def _day(moment: datetime, language: str) -> str:
+    """ "samedi 29 novembre", "Samstag, 29. November", "Saturday, November 29" (Babel)."""
+    weekday = format_date(moment, "EEEE", locale=language)
+    separator = " " if language == "fr" else ", "
+    return weekday + separator + format_skeleton("MMMMd", moment, locale=language)
+
+
+def ticket_expected(language: str, arrived: datetime, opening: datetime | None) -> str:
+    """Under the confirmation of a ticket filed outside office hours: when to expect an
+    answer, dates in the user's language (Babel)."""
+    _ = gettext_for(language)
+    day = _day(arrived, language)
+    if opening is None:
+        return escape(
+            _("Your question arrived on {day}, outside the team's working hours.").format(day=day)
+        )
+    when = _day(opening, language)
+    at = format_time(opening, "short", locale=language)
+    return escape(
+        _("Your question arrived on {day}: the team answers from {when} at {time}.").format(
+            day=day, when=when, time=at
+        )
+    )
+
+
+def media_offer(language: str) -> str:
+    """A photo or a file outside a ticket: what the bot can do with it."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "I can only read text, so I cannot answer a photo, a file or a voice message "
+            "myself. The team can see it: tap the button below to send it to them, or "
+            "type your question."
+        )
+    )
+
+
+def media_offer_label(language: str) -> str:
+    _ = gettext_for(language)
+    return _("Send it to the team")
+
+
+def media_question(language: str, kind: str, caption: str) -> str:
+    """The question of a ticket filed from a photo or a file (shown on the card)."""
+    _ = gettext_for(language)
+    names = {
+        "photo": _("a photo"),
+        "document": _("a document"),
+        "voice": _("a voice message"),
+        "video": _("a video"),
+        "audio": _("an audio file"),
+    }
+    what = _("The user sent {what} (below).").format(what=names.get(kind, kind))
+    return f"{caption}\n\n({what})" if caption else what
+
+
+def media_passed_on(language: str, ticket_id: int) -> str:
+    _ = gettext_for(language)
+    return escape(
+        _("Thank you, the team can see it under ticket #{number}.").format(number=ticket_id)
+    )
+
+
+def staff_media_followup(language: str, ticket: Ticket, kind: str) -> str:
+    """The caption of a user's photo or file copied under the card (at most 1024)."""
+    _ = gettext_for(language)
+    return (
+        bold(_("Follow-up on ticket #{number}").format(number=ticket.id))
+        + "\n"
+        + escape(_("From: {name}").format(name=who(ticket.user_name, ticket.username)))
+    )
+
+
+def staff_learn_candidate(language: str, candidate, title: str) -> str:
+    """/learn: one candidate wording of an FAQ question, to add, reject or skip."""
+    _ = gettext_for(language)
+    return "\n".join(
+        [
+            bold(_("New way to ask “{question}”?").format(question=title)),
+            "",
+            escape(candidate.text),
+            "",
+            escape(
+                _("{language}, seen {count} time(s).").format(
+                    language=LANGUAGE_NAMES[candidate.language],
+                    count=format_number(candidate.seen, language),
+                )
+            ),
+        ]
+    )
+
+
+def staff_learn_nothing(language: str) -> str:
+    _ = gettext_for(language)
+    return escape(_("No new wording to review."))
+
+
+def staff_learn_rejected(language: str) -> str:
+    """A toast (plain text)."""
+    _ = gettext_for(language)
+    return _("Rejected.")
+
+
+def staff_learn_added(language: str, live: bool) -> str:
+    """A toast (plain text)."""
+    _ = gettext_for(language)
+    if live:
+        return _("Added: the FAQ now answers this wording.")
+    return _("Added to the learned wordings; the FAQ was not reloaded (see /reload).")
+
+
+def staff_learn_refused(language: str, candidate, reason: str) -> str:
+    _ = gettext_for(language)
+    return "⚠️ " + escape(
+        _("“{wording}” was not added: {reason}").format(wording=candidate.text, reason=reason)
+    )
+
+
+def topic_name(language: str, ticket_id: int) -> str:
+    """The forum topic of a ticket (STAFF_TOPICS=on), plain text: its number only, so that no
+    user's words stay in the staff chat's topic list after /forget."""
+    _ = gettext_for(language)
+    return _("Ticket #{number}").format(number=ticket_id)

@@ -848,6 +848,8 @@ class BotApiDouble:
         self.deleted_messages: dict[int | str, dict[int, dict[str, Any]]] = {}
         # (chat, message id) -> the emoji the bot reacted with (setMessageReaction)
         self.reactions: dict[tuple[int | str, int], list[str]] = {}
+        # Forum topics: (chat, message_thread_id) -> {message_thread_id, name, icon_color, closed}.
+        self.forum_topics: dict[tuple[int | str, int], dict[str, Any]] = {}
         self.chats: dict[int | str, dict[str, Any]] = {}
         #: callback_query_id -> answerCallbackQuery params (None while unanswered)
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
@@ -920,6 +922,9 @@ class BotApiDouble:
             "deleteMessage": self._delete_message,
             "deleteMessages": self._delete_messages,
             "setMessageReaction": self._set_message_reaction,
+            "createForumTopic": self._create_forum_topic,
+            "closeForumTopic": self._close_forum_topic,
+            "reopenForumTopic": self._reopen_forum_topic,
             "getChat": self._get_chat,
             "getFile": self._get_file,
             "close": self._true,
@@ -1283,7 +1288,13 @@ class BotApiDouble:
             "date": int(time.time()),
         }
         if reply_to is not None:
-            message["reply_to_message"] = _without_reply(self._lookup(chat["id"], reply_to))
+            target = self._lookup(chat["id"], reply_to)
+            message["reply_to_message"] = _without_reply(target)
+            if target.get("message_thread_id") and chat["type"] == "supergroup":
+                # In a forum, a message written in a topic replies to the topic's first
+                # message (or to one inside it), and belongs to that topic.
+                message["message_thread_id"] = target["message_thread_id"]
+                message["is_topic_message"] = True
         message.update(content)
         self._store(message)
         return message
@@ -2428,6 +2439,56 @@ class BotApiDouble:
         if len(emojis) > 1:
             raise _bad_request("REACTIONS_TOO_MANY")
         self.reactions[(chat_key, message_id)] = emojis
+        return True
+
+    # Forum topics (a supergroup with topics on): each topic starts with a service message
+    # whose id is the topic's message_thread_id.
+
+    def _create_forum_topic(self, call: Call) -> dict[str, Any]:
+        chat = self._chat_for_send(call)
+        name = str(call.params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise _bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
+        if chat["type"] != "supergroup":
+            raise _bad_request("the chat is not a forum")
+        thread_id = self._allocate_message_id(chat["id"])
+        topic = {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+        self._store(
+            {
+                "message_id": thread_id,
+                "from": dict(BOT_USER),
+                "chat": chat,
+                "date": int(time.time()),
+                "message_thread_id": thread_id,
+                "is_topic_message": True,
+                "forum_topic_created": {"name": name, "icon_color": 7322096},
+            }
+        )
+        self.forum_topics[(_as_chat_key(chat["id"]), thread_id)] = {**topic, "closed": False}
+        return topic
+
+    def _forum_topic(self, call: Call) -> dict[str, Any]:
+        key = (
+            _required_chat_key(call.params),
+            _as_int(call.params.get("message_thread_id"), "TOPIC_ID_INVALID"),
+        )
+        topic = self.forum_topics.get(key)
+        if topic is None:
+            raise _bad_request("TOPIC_ID_INVALID")
+        return topic
+
+    def _close_forum_topic(self, call: Call) -> bool:
+        topic = self._forum_topic(call)
+        if topic["closed"]:
+            raise _bad_request("TOPIC_NOT_MODIFIED")
+        topic["closed"] = True
+        return True
+
+    def _reopen_forum_topic(self, call: Call) -> bool:
+        topic = self._forum_topic(call)
+        if not topic["closed"]:
+            raise _bad_request("TOPIC_NOT_MODIFIED")
+        topic["closed"] = False
         return True
 
     def _remove_message(self, chat_key: Any, message_id: int) -> None:

@@ -404,6 +404,29 @@ async def test_enforce_limits(bot: Bot, botapi: BotApiDouble):
     await bot.send_message(42, "libre")
 
 
+async def test_forum_topics(bot: Bot, botapi: BotApiDouble):
+    group = -1005555
+    botapi.push_text(group, "hello", chat_type="supergroup")  # the group exists
+    topic = await bot.create_forum_topic(group, "Ticket #1")
+    assert topic.name == "Ticket #1" and topic.message_thread_id > 0
+    sent = await bot.send_message(group, "card", message_thread_id=topic.message_thread_id)
+    assert sent.message_thread_id == topic.message_thread_id
+    # A member writing in the topic replies to its first message, inside the topic.
+    pushed = botapi.push_text(
+        group, "in the topic", chat_type="supergroup", reply_to=topic.message_thread_id
+    )
+    message = pushed.update["message"]
+    assert message["message_thread_id"] == topic.message_thread_id and message["is_topic_message"]
+    assert await bot.close_forum_topic(group, topic.message_thread_id)
+    with pytest.raises(BadRequest, match="(?i)topic_not_modified"):
+        await bot.close_forum_topic(group, topic.message_thread_id)
+    assert await bot.reopen_forum_topic(group, topic.message_thread_id)
+    with pytest.raises(BadRequest, match="(?i)topic_id_invalid"):
+        await bot.reopen_forum_topic(group, 9999)
+    with pytest.raises(BadRequest):
+        await bot.create_forum_topic(group, "")
+
+
 async def test_profile_texts_per_language_and_the_menu_button(bot: Bot, botapi: BotApiDouble):
     from telegram import MenuButtonCommands
 

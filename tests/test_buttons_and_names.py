@@ -78,6 +78,7 @@ async def test_direction_controls_in_names_do_not_reach_the_staff_chat(
     bot.api.push_callback(STAFF_CHAT, card["message_id"], "tk:1", user=staff)
     await eventually(lambda: desk(bot).get(1).assignee_name is not None)
     await settled(bot)
+    await eventually(lambda: "pris par Sophie" in bot.current(STAFF_CHAT, card)["text"])
     staff_lines = [c.result["text"] for c in bot.api.sent(STAFF_CHAT)]
-    assert "Ticket n°1 pris par Sophie." in staff_lines
+    staff_lines.append(bot.current(STAFF_CHAT, card)["text"])  # the card, edited in place
     assert not any(c in line for line in staff_lines for c in BIDI_CONTROLS)

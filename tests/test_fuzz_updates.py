@@ -65,7 +65,7 @@ from bot.i18n import LANGUAGES
 from bot.store.storage import Storage
 from bot.telegram.app import build_application
 from bot.telegram.ratelimit import FairRateLimiter
-from handlers import callbacks, staff
+from handlers import callbacks, escalation, staff
 from handlers.common import DESK
 from handlers.texts import ticket_created
 from tests.botapi_double import (
@@ -227,19 +227,36 @@ class Harness:
         """Whether the update is a request to pass something on to staff."""
         if "callback_query" in data:
             query = data["callback_query"]
-            match = re.match(callbacks.ASK_TEAM, str(query.get("data") or ""))
-            if not match or match.group(1) is None:
+            tapped = str(query.get("data") or "")
+            presser = query["from"]["id"]
+            if re.match(callbacks.MEDIA_TO_TEAM, tapped):  # "Send it to the team"
+                return True
+            solved = re.match(callbacks.SOLVED, tapped)  # "Solved": closes the presser's own
+            if solved:
+                ticket = self.desk.for_user(presser, int(solved.group(1)))
+                return ticket is not None
+            match = re.match(callbacks.ASK_TEAM, tapped)
+            if not match:
                 return False
+            if match.group(1) is None:  # a bare "Ask the team": the presser's last question
+                rows = self.storage.query("SELECT 1 FROM questions WHERE user_id = ?", (presser,))
+                return bool(rows)
             question_id = int(match.group(1))
             rows = self.storage.query("SELECT user_id FROM questions WHERE id = ?", (question_id,))
-            return bool(rows) and rows[0]["user_id"] == query["from"]["id"]
+            return bool(rows) and rows[0]["user_id"] == presser
         message = data.get("message")
         if message is None or "from" not in message:
             return False
         text = message.get("text")
         chat_id = message["chat"]["id"]
-        if command_of(message) == "ask" and message["chat"]["type"] == "private":
+        private = message["chat"]["type"] == "private"
+        if command_of(message) == "ask" and private:
             return True
+        user_data = self.app.user_data.get(message["from"]["id"]) or {}
+        if private and text and user_data.get(escalation.AWAITING_QUESTION):
+            return True  # the question a bare /ask asked for
+        if private and any(k in message for k in escalation.USER_MEDIA):
+            return True  # a photo or a file inside a ticket is copied under its card
         reply = message.get("reply_to_message")
         if reply is None or not text or chat_id == STAFF_CHAT:
             return False

@@ -95,7 +95,8 @@ async def test_a_german_user_gets_the_staff_answer_with_a_german_header(bot: Run
     staff_reply(bot, "Am Bahnhof gibt es überdachte Stellplätze.", card["message_id"])
     [_, delivered] = await bot.api.wait_for_message(HANS, count=2)
     answer = delivered.result
-    assert answer["text"] == f"{HEADER_DE}\n\nAm Bahnhof gibt es überdachte Stellplätze."
+    assert answer["text"].startswith(f"{HEADER_DE}\n\nAm Bahnhof gibt es überdachte Stellplätze.")
+    assert data_of(answer) == ["sv:1", "rc:1"]  # "Solved", "Reply to continue"
     assert any(e["type"] == "bold" for e in answer.get("entities", []))
 
     await eventually(lambda: desk(bot).messages(1)[-1].user_chat_message_id is not None)
@@ -192,10 +193,21 @@ async def test_replies_outside_the_staff_chat_do_nothing(bot: RunningBot):
     assert len(bot.api.sent(STAFF_CHAT)) == 1
 
 
-async def test_ask_without_a_question_explains_itself(bot: RunningBot):
-    reply = await bot.command(HANS, "ask", user=HANS_USER)
-    assert reply["text"] == texts.ask_usage("de")
+async def test_a_bare_ask_asks_for_the_question_and_the_next_message_is_the_ticket(
+    bot: RunningBot,
+):
+    prompt = await bot.command(HANS, "ask", user=HANS_USER)
+    assert prompt["text"] == texts.ask_prompt("de")
+    [call] = [c for c in bot.api.sent(HANS) if c.result["message_id"] == prompt["message_id"]]
+    assert call.params["reply_markup"]["force_reply"] is True
     assert bot.storage.query("SELECT * FROM tickets") == []
+
+    confirmation = await bot.send(
+        HANS, GERMAN_QUESTION, user=HANS_USER, reply_to=prompt["message_id"]
+    )
+    assert confirmation["text"].startswith(texts.ticket_created("de", 1))
+    [card] = await bot.api.wait_for_message(STAFF_CHAT)
+    assert GERMAN_QUESTION in card.result["text"]
 
 
 async def test_a_banned_user_and_the_limit_are_refused_politely(bot: RunningBot):

@@ -39,6 +39,7 @@ from tests.test_telegram_staff import (
     run_job,
     settled,
     staff_command,
+    staff_done,
     staff_messages,
 )
 
@@ -223,7 +224,7 @@ async def test_asking_the_team_from_a_group_goes_on_in_the_private_chat(bot: Run
     await eventually(lambda: desk(bot).get(1).staff_message_id is not None)
     staff_reply(bot, "Au parking de la gare, bien sûr.", card.result["message_id"])
     [*_, answer] = await bot.api.wait_for_message(ANNA, count=4)
-    assert answer.result["text"].endswith("Au parking de la gare, bien sûr.")
+    assert "\n\nAu parking de la gare, bien sûr.\n\n" in answer.result["text"]
     await settled(bot)
     assert len(bot.api.sent(GROUP)) == in_group + 1
     assert not any("gare" in t for t in bot.api.sent_texts(GROUP))
@@ -309,7 +310,7 @@ async def test_forget_deletes_the_staff_lists_that_quote_the_user(
         await run_job(bot, "digest")
         [digest] = bot.api.sent(STAFF_CHAT)[before:]
         assert secret in digest.result["text"]
-        await staff_command(bot, "close", "1")
+        await staff_done(bot, "close", "1")
         only_anna = await staff_command(bot, "open")
         assert secret not in only_anna["text"] and "Anna" in only_anna["text"]
         await eventually(lambda: len(bot.storage.query("SELECT * FROM staff_lists")) >= 5)

@@ -29,6 +29,7 @@ def bot_environment(api_url: str, db_path: Path) -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "STAFF_", "FAQBOT_"))
     }
     env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api_url, FAQBOT_DB=str(db_path))
+    env.update(FAQBOT_OFFICE_HOURS="off")  # confirmations that do not depend on the hour
     return env
 
 

@@ -16,7 +16,7 @@ from tests.test_telegram_conversation import engine  # noqa: F401
 from tests.test_telegram_escalation import GERMAN_QUESTION, HANS, HANS_USER
 from tests.test_telegram_escalation import ask as ask_bot
 from tests.test_telegram_staff import desk as desk_of
-from tests.test_telegram_staff import staff_bot, staff_command
+from tests.test_telegram_staff import staff_bot, staff_done
 from tests.test_tickets import Clock, ask
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type")
@@ -75,7 +75,7 @@ async def test_a_user_refused_by_the_hourly_limit_is_not_told_questions_are_wait
     async with staff_bot(botapi, engine, tmp_path, ticket_limits=limits) as bot:
         for number in (1, 2):
             await ask_bot(bot, HANS, f"{GERMAN_QUESTION} ({number})", HANS_USER)
-            await staff_command(bot, "close", str(number))
+            await staff_done(bot, "close", str(number))
         assert desk_of(bot).count_open() == 0  # nothing waits for the team
 
         refused = await bot.command(HANS, "ask", GERMAN_QUESTION, user=HANS_USER)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import chain
 from pathlib import Path
@@ -36,6 +36,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_FOLDER_BYTES = 10 * 1024 * 1024
 
 DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[2] / "faq"
+#: Wordings learned from the team (bot/desk/learning.py, `/learn`): extra question variants of
+#: existing entries, kept apart from the hand-written files, which the bot never rewrites.
+LEARNED_FILE = "learned.yaml"
 
 
 @dataclass(frozen=True)
@@ -385,7 +388,11 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
     """Read every `*.yaml` file under `path` (or one file) and report all problems found."""
     root = Path(path)
     if root.is_dir():
-        files = sorted(p for p in root.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+        files = sorted(
+            p
+            for p in root.glob("*.y*ml")
+            if p.suffix in (".yaml", ".yml") and p.name != LEARNED_FILE
+        )
     else:
         files = [root]
     problems: list[Problem] = []
@@ -478,6 +485,8 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
                 topics.append(Topic(topic_id, names, order, tuple(ids)))
         problems.extend(checker.problems)
 
+    if root.is_dir() and (root / LEARNED_FILE).exists():
+        _merge_learned(root / LEARNED_FILE, entries, problems)
     for entry in entries.values():
         for rel in entry.related:
             if rel not in entries:
@@ -512,6 +521,52 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
         else None
     )
     return LoadResult(kb, problems)
+
+
+def _merge_learned(file: Path, entries: dict[str, Entry], problems: list[Problem]) -> None:
+    """Add the learned wordings of `file` ({"learned": {entry id: {language: [question]}}})
+    to their entries' question variants. A wording of an entry that no longer exists is only
+    a warning: deleting an entry must not keep the FAQ from going live."""
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            problems.append(Problem("error", str(file), 0, "the learned wordings file is too big"))
+            return
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem("error", str(file), 0, f"cannot read: {exc}"))
+        return
+    checker = _FileChecker(str(file), text)
+    data = checker.parse()
+    problems.extend(checker.problems)
+    if data is None:
+        return
+    learned = data.get("learned") if isinstance(data, dict) else None
+    if not isinstance(learned, dict):
+        checker.report((), "the learned wordings file must be a mapping under 'learned'")
+        problems.extend(checker.problems[-1:])
+        return
+    for entry_id, by_language in learned.items():
+        line = checker.line(("learned", entry_id))
+        entry = entries.get(str(entry_id))
+        if entry is None:
+            message = f"learned wordings of unknown entry '{entry_id}' are not used"
+            problems.append(Problem("warning", str(file), line, message))
+            continue
+        if not isinstance(by_language, dict) or any(
+            lang not in LANGUAGES
+            or not isinstance(v, list)
+            or not all(isinstance(q, str) and q.strip() for q in v)
+            for lang, v in by_language.items()
+        ):
+            message = f"learned wordings of '{entry_id}' must be lists of questions per language"
+            problems.append(Problem("error", str(file), line, message))
+            continue
+        questions = dict(entry.questions)
+        for lang, variants in by_language.items():
+            known = {q.casefold() for q in questions[lang]}
+            extra = [q.strip() for q in variants if q.strip().casefold() not in known]
+            questions[lang] = (*questions[lang], *dict.fromkeys(extra))
+        entries[entry.id] = replace(entry, questions=questions)
 
 
 def load_or_raise(path: str | Path = DEFAULT_FAQ_DIR) -> KnowledgeBase:

@@ -164,6 +164,14 @@ class Ticket:
     first_answer_at: float | None
     closed_at: float | None
     asked_in: str | None = None  # the title of the group the user asked in, if not privately
+    # What the bot had replied to the question (see `BotReply`): {"status": "answer" |
+    # "suggest" | "escalate", "shown": faq_id or None, "suggested": [faq_id, ...]}.
+    bot_reply: dict | None = None
+    answered_by: str | None = None  # the staff member whose answer last reached the user
+    last_answer_at: float | None = None  # when it arrived
+    closed_by: str | None = None
+    topic_id: int | None = None  # its forum topic in the staff chat (STAFF_TOPICS=on)
+    topic_closed: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -193,7 +201,20 @@ class Ticket:
             first_answer_at=row["first_answer_at"],
             closed_at=row["closed_at"],
             asked_in=row["asked_in"],
+            bot_reply=_optional(row, "bot_reply", json.loads),
+            answered_by=_optional(row, "answered_by"),
+            last_answer_at=_optional(row, "last_answer_at"),
+            closed_by=_optional(row, "closed_by"),
+            topic_id=_optional(row, "topic_id"),
+            topic_closed=bool(_optional(row, "topic_closed")),
         )
+
+
+def _optional(row: sqlite3.Row, name: str, convert: Callable | None = None):
+    """A column added by migration 7 (rows read through an older query may lack it)."""
+    if name not in row.keys() or row[name] is None:
+        return None
+    return convert(row[name]) if convert else row[name]
 
 
 @dataclass(frozen=True)
@@ -266,6 +287,9 @@ class TicketDesk:
         self.limits = limits or TicketLimits()
         self.now = now
         self.outbox = Outbox(storage, now)
+        # The living card: `card_edit(ticket)` is the edit owed to the staff chat when a
+        # ticket changes state (set by the Telegram side; None: no card to keep up to date).
+        self.card_edit: Callable[[Ticket], Owed | None] | None = None
 
     # Creating a ticket ----------------------------------------------------------------------
 
@@ -280,6 +304,7 @@ class TicketDesk:
         *,
         source: str | None = None,
         card: Callable[[Ticket], Owed] | None = None,
+        bot_reply: dict | None = None,
     ) -> Ticket:
         """Hand a question to staff; raises `Banned` or `LimitReached` having written nothing.
 
@@ -304,8 +329,8 @@ class TicketDesk:
             self._check_may_escalate(db, user.id, now)
             cursor = db.execute(
                 "INSERT INTO tickets (user_id, chat_id, user_name, username, language, question,"
-                " guesses, status, created_at, source, asked_in)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " guesses, status, created_at, source, asked_in, bot_reply)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user.id,
                     chat_id,
@@ -318,6 +343,7 @@ class TicketDesk:
                     now,
                     source,
                     asked_in,
+                    json.dumps(bot_reply) if bot_reply is not None else None,
                 ),
             )
             ticket = self._load(db, int(cursor.lastrowid))
@@ -385,14 +411,24 @@ class TicketDesk:
             self._insert_message(db, ticket_id, NOTICE, "", None, user=user_chat_message_id)
 
     def ticket_for_staff_message(self, message_id: int) -> Ticket | None:
-        """The ticket a message in the staff chat belongs to: card, answer or copied follow-up."""
+        """The ticket a message in the staff chat belongs to: card, answer or copied follow-up,
+        or the first message of its forum topic (what a message written in a topic replies to)."""
         rows = self.storage.query(
-            "SELECT t.* FROM tickets t WHERE t.staff_message_id = ?"
+            "SELECT t.* FROM tickets t WHERE t.staff_message_id = ? OR t.topic_id = ?"
             " UNION SELECT t.* FROM tickets t JOIN ticket_messages m ON m.ticket_id = t.id"
             " WHERE m.staff_chat_message_id = ? ORDER BY id DESC LIMIT 1",
-            (message_id, message_id),
+            (message_id, message_id, message_id),
         )
         return Ticket.from_row(rows[0]) if rows else None
+
+    def set_topic(self, ticket_id: int, topic_id: int | None = None, closed: bool = False) -> None:
+        """The ticket's forum topic (created, closed or reopened in the staff chat)."""
+        with self.storage.transaction() as db:
+            db.execute(
+                "UPDATE tickets SET topic_id = COALESCE(?, topic_id), topic_closed = ?"
+                " WHERE id = ?",
+                (topic_id, int(closed), ticket_id),
+            )
 
     def staff_answer_at(self, staff_chat_message_id: int) -> tuple[Ticket, TicketMessage] | None:
         """The staff answer given by that message of the staff chat, and its ticket."""
@@ -451,6 +487,16 @@ class TicketDesk:
     def assign(self, ticket_id: int, staff_id: int, staff_name: str) -> Ticket:
         return self._update(ticket_id, "assignee_id = ?, assignee_name = ?", (staff_id, staff_name))
 
+    def last_followup_unanswered(self, ticket_id: int) -> bool:
+        """Whether the user wrote after the team's last answer (or the team never answered a
+        follow-up): closing now would leave that message unanswered."""
+        rows = self.storage.query(
+            "SELECT direction FROM ticket_messages WHERE ticket_id = ? AND direction IN (?, ?)"
+            " ORDER BY id DESC LIMIT 1",
+            (ticket_id, STAFF, USER),
+        )
+        return bool(rows) and rows[0]["direction"] == USER
+
     def add_staff_answer(
         self,
         ticket_id: int,
@@ -475,9 +521,11 @@ class TicketDesk:
                 return recorded
             if ticket.is_closed:
                 db.execute(
-                    "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0 WHERE id = ?",
+                    "UPDATE tickets SET status = ?, closed_at = NULL, closed_by = NULL,"
+                    " digested = 0 WHERE id = ?",
                     (OPEN, ticket_id),
                 )
+                self._card_changed(db, ticket_id)
             row_id = self._insert_message(
                 db, ticket_id, STAFF, text, staff_id, staff=staff_chat_message_id
             )
@@ -497,12 +545,19 @@ class TicketDesk:
         with self.storage.transaction() as db:
             self.outbox.mark_sent(db, item.id, message_id)
             if item.ticket_id is not None and message_id is not None:
-                if item.kind == outbox.CARD:
-                    db.execute(
-                        "UPDATE tickets SET staff_message_id = ? WHERE id = ?",
-                        (message_id, item.ticket_id),
-                    )
-                    self._insert_message(db, item.ticket_id, CARD, "", None, staff=message_id)
+                if item.kind in (outbox.CARD, outbox.EDIT):
+                    # An edit that found its card too old to edit posted a fresh one.
+                    row = db.execute(
+                        "SELECT staff_message_id FROM tickets WHERE id = ?", (item.ticket_id,)
+                    ).fetchone()
+                    if row is not None and row[0] != message_id:
+                        db.execute(
+                            "UPDATE tickets SET staff_message_id = ? WHERE id = ?",
+                            (message_id, item.ticket_id),
+                        )
+                        self._insert_message(db, item.ticket_id, CARD, "", None, staff=message_id)
+                elif item.kind == outbox.TELL:
+                    self._insert_message(db, item.ticket_id, NOTICE, "", None, user=message_id)
                 elif item.kind == outbox.ANSWER and item.ticket_message_id is not None:
                     db.execute(
                         "UPDATE ticket_messages SET user_chat_message_id = ? WHERE id = ?",
@@ -511,9 +566,11 @@ class TicketDesk:
                     db.execute(
                         "UPDATE tickets SET flagged = NULL, digested = 0,"
                         " first_answer_at = COALESCE(first_answer_at, ?),"
+                        " last_answer_at = ?, answered_by = COALESCE(?, answered_by),"
                         " status = CASE status WHEN ? THEN ? ELSE status END WHERE id = ?",
-                        (now, OPEN, ANSWERED, item.ticket_id),
+                        (now, now, item.payload.get("staff_name"), OPEN, ANSWERED, item.ticket_id),
                     )
+                    self._card_changed(db, item.ticket_id)
                 elif item.ticket_message_id is not None:  # a copy in the staff chat
                     db.execute(
                         "UPDATE ticket_messages SET staff_chat_message_id ="
@@ -530,19 +587,39 @@ class TicketDesk:
             self.outbox.mark_failed(db, item.id, reason)
             if item.kind == outbox.ANSWER and item.ticket_id is not None:
                 db.execute("UPDATE tickets SET flagged = ? WHERE id = ?", (reason, item.ticket_id))
+                self._card_changed(db, item.ticket_id)
             return self.outbox.add(db, then) if then is not None else None
 
-    def close(self, ticket_id: int) -> Ticket:
-        """Closing a closed ticket changes nothing (its closed_at is kept)."""
-        return self._update(
-            ticket_id,
-            "status = ?, closed_at = COALESCE(closed_at, ?), digested = 0",
-            (CLOSED, self.now()),
-        )
+    def close(
+        self,
+        ticket_id: int,
+        by: str | None = None,
+        notice: Callable[[Ticket], Owed] | None = None,
+    ) -> Ticket:
+        """Closing a closed ticket changes nothing (its closed_at is kept). `by`: who closed
+        it (a staff member's name, or the user's own "Solved"); `notice(ticket)`: the message
+        owed to the user ("your ticket is closed, reply to reopen it"), added in the same
+        transaction, only when the ticket was not closed already."""
+        with self.storage.transaction() as db:
+            before = self._load(db, ticket_id)
+            if before.is_closed:
+                return before
+            db.execute(
+                "UPDATE tickets SET status = ?, closed_at = ?, digested = 0, closed_by = ?"
+                " WHERE id = ?",
+                (CLOSED, self.now(), by, ticket_id),
+            )
+            ticket = self._load(db, ticket_id)
+            self._card_changed(db, ticket_id, ticket)
+            if notice is not None:
+                self.outbox.add(db, notice(ticket))
+            return ticket
 
     def reopen(self, ticket_id: int) -> Ticket:
         """Back in the staff queue, whatever its state."""
-        return self._update(ticket_id, "status = ?, closed_at = NULL, digested = 0", (OPEN,))
+        return self._update(
+            ticket_id, "status = ?, closed_at = NULL, closed_by = NULL, digested = 0", (OPEN,)
+        )
 
     def ban_user_of(self, ticket_id: int, *, close_tickets: bool = True) -> list[int]:
         """Ban the ticket's author; their tickets still open or answered are closed.
@@ -570,6 +647,8 @@ class TicketDesk:
                 "UPDATE tickets SET status = ?, closed_at = ? WHERE user_id = ? AND status != ?",
                 (CLOSED, now, user_id, CLOSED),
             )
+            for closed_id in closed:
+                self._card_changed(db, closed_id)
             return closed
 
     def unban_user_of(self, ticket_id: int) -> None:
@@ -612,9 +691,12 @@ class TicketDesk:
                 return recorded
             if reopen:
                 db.execute(
-                    "UPDATE tickets SET status = ?, closed_at = NULL, digested = 0 WHERE id = ?",
+                    "UPDATE tickets SET status = ?, closed_at = NULL, closed_by = NULL,"
+                    " digested = 0 WHERE id = ?",
                     (OPEN, ticket_id),
                 )
+                if not ticket.is_open:
+                    self._card_changed(db, ticket_id)
             else:  # the wait starts again at the follow-up: the digest may list it again
                 db.execute("UPDATE tickets SET digested = 0 WHERE id = ?", (ticket_id,))
             row_id = self._insert_message(
@@ -699,12 +781,14 @@ class TicketDesk:
                 "UPDATE tickets SET digested = 1 WHERE id = ?", [(i,) for i in ticket_ids]
             )
 
-    def stats(self) -> DeskStats:
+    def stats(self, working: Callable[[float, float], float] | None = None) -> DeskStats:
+        """`working(start, end)`: the seconds that count between two times (office hours,
+        `bot.desk.office.OfficeHours.working_seconds`); wall-clock time without it."""
         rows = self.storage.query("SELECT status, COUNT(*) AS n FROM tickets GROUP BY status")
         delays = [
-            r[0]
+            working(r[0], r[1]) if working else r[1] - r[0]
             for r in self.storage.query(
-                "SELECT first_answer_at - created_at FROM tickets WHERE first_answer_at IS NOT NULL"
+                "SELECT created_at, first_answer_at FROM tickets WHERE first_answer_at IS NOT NULL"
             )
         ]
         return DeskStats(
@@ -734,10 +818,22 @@ class TicketDesk:
     # Helpers --------------------------------------------------------------------------------
 
     def _update(self, ticket_id: int, assignments: str, params: tuple) -> Ticket:
+        """Change a ticket; its card is edited to match (in the same transaction)."""
         with self.storage.transaction() as db:
             self._load(db, ticket_id)
             db.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", (*params, ticket_id))
-            return self._load(db, ticket_id)
+            ticket = self._load(db, ticket_id)
+            self._card_changed(db, ticket_id, ticket)
+            return ticket
+
+    def _card_changed(
+        self, db: sqlite3.Connection, ticket_id: int, ticket: Ticket | None = None
+    ) -> int | None:
+        """The ticket changed state: the edit of its card is owed (see `card_edit`)."""
+        if self.card_edit is None:
+            return None
+        owed = self.card_edit(ticket or self._load(db, ticket_id))
+        return self.outbox.add(db, owed) if owed is not None else None
 
     def _insert_message(
         self,

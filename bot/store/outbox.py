@@ -32,7 +32,9 @@ CARD = "card"  # a ticket card, in the staff chat
 FOLLOWUP = "followup"  # a user's follow-up, copied under the card
 ANSWER = "answer"  # a staff answer, for the user
 NOTICE = "notice"  # a notice to staff under the card (delivered ✓, not delivered…)
-KINDS = (CARD, FOLLOWUP, ANSWER, NOTICE)
+EDIT = "edit"  # the ticket's card edited in place to show the ticket's state (the living card)
+TELL = "tell"  # a notice to the user about their ticket ("closed; reply to reopen it")
+KINDS = (CARD, FOLLOWUP, ANSWER, NOTICE, EDIT, TELL)
 KEEP_SENT = 7 * 86400.0
 
 

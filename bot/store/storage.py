@@ -161,6 +161,33 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     );
     """,
+    # 8: the team's desk (issue 11): what the bot had replied when the user asked the team
+    # (JSON), who answered (and when the answer arrived) and who closed a ticket, for the
+    # living card; candidate new wordings of FAQ entries, one row per labelled signal (a staff
+    # answer with an FAQ entry, a suggestion picked by the user), reviewed with /learn; the
+    # ticket's forum topic in the staff chat (STAFF_TOPICS=on) and whether it is closed.
+    """
+    ALTER TABLE tickets ADD COLUMN bot_reply TEXT;
+    ALTER TABLE tickets ADD COLUMN answered_by TEXT;
+    ALTER TABLE tickets ADD COLUMN last_answer_at REAL;
+    ALTER TABLE tickets ADD COLUMN closed_by TEXT;
+    ALTER TABLE tickets ADD COLUMN topic_id INTEGER;
+    ALTER TABLE tickets ADD COLUMN topic_closed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tickets_topic ON tickets (topic_id);
+    CREATE TABLE wording_candidates (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        faq_id TEXT NOT NULL,
+        language TEXT NOT NULL,
+        text TEXT NOT NULL,
+        norm TEXT NOT NULL,
+        user_id INTEGER,
+        signal TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX wording_candidates_key ON wording_candidates (status, faq_id, norm);
+    CREATE INDEX wording_candidates_user ON wording_candidates (user_id);
+    """,
 )
 
 
@@ -395,6 +422,7 @@ class Storage:
                 )
             db.execute("DELETE FROM questions WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM wording_candidates WHERE user_id = ?", (user_id,))
             # What the user sent (updates) and what is owed about them (cards, copies, answers).
             db.execute("DELETE FROM inbox WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM dialogues WHERE chat_id = ?", (user_id,))

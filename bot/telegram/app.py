@@ -243,6 +243,7 @@ def build_application(
             flood.FLOOD: FloodLimit(settings.flood_per_minute),
         }
     )
+    escalation.install_living_cards(application)
 
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
@@ -252,6 +253,15 @@ def build_application(
             # Edits come first: CommandHandler would otherwise run edited commands again.
             MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, conversation.reply_edited),
             CommandHandler("start", conversation.start, new_message),
+            *(
+                [
+                    CommandHandler(
+                        "help", staff.staff_help, new_message & filters.Chat(settings.staff_chat_id)
+                    )
+                ]
+                if settings.staff_chat_id is not None
+                else []
+            ),
             CommandHandler("help", conversation.show_help, new_message),
             CommandHandler("privacy", conversation.show_privacy, new_message),
             CommandHandler("language", conversation.choose_language, new_message),
@@ -294,6 +304,10 @@ def build_application(
             CallbackQueryHandler(escalation.close_ticket, callbacks.STAFF_CLOSE),
             CallbackQueryHandler(escalation.answer_with_entry, callbacks.STAFF_FAQ_ANSWER),
             CallbackQueryHandler(forget.confirm_forget, callbacks.FORGET),
+            CallbackQueryHandler(escalation.solved, callbacks.SOLVED),
+            CallbackQueryHandler(escalation.reply_to_continue, callbacks.REPLY_TO_TICKET),
+            CallbackQueryHandler(escalation.media_to_team, callbacks.MEDIA_TO_TEAM),
+            CallbackQueryHandler(staff.learn_button, callbacks.LEARN),
             CallbackQueryHandler(conversation.reply_expired_button),
             InlineQueryHandler(inline.answer_inline_query),
         ]
@@ -328,8 +342,25 @@ def build_application(
             ],
             group=-1,
         )
+    user_media = (
+        filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO
+    )
+    application.add_handlers(
+        [
+            # A bare /ask's question, and replies to a ticket's messages (follow-ups).
+            MessageHandler(
+                new_message & private & filters.TEXT & ~filters.COMMAND,
+                escalation.route_private_text,
+            ),
+            MessageHandler(replies & not_staff & ~private, escalation.route_user_reply),
+            # A photo or a file: under the ticket's card, or offered to the team.
+            MessageHandler(new_message & private & user_media, escalation.route_user_media),
+        ],
+        group=-1,
+    )
+    # After the conversation: a suggestion picked is a labelled example for /learn.
     application.add_handler(
-        MessageHandler(replies & not_staff, escalation.route_user_reply), group=-1
+        CallbackQueryHandler(staff.learn_from_pick, callbacks.SUGGESTION), group=1
     )
     # Before everything else: messages beyond a user's flood limit go no further.
     application.add_handler(TypeHandler(Update, flood.limit_flood), group=-2)
