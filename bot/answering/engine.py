@@ -229,20 +229,36 @@ class Engine:
 
         `state`: the conversation so far (`bot/answering/dialogue.py`, fresh); a short
         question that does not stand on its own ("et c'était quand ?") is read as being about
-        the entry last shown, and answered from that entry's topic, or asked about.
+        the entry last shown, and answered from that entry's topic, or asked about. Two
+        questions in one ("what is it and who is inside?") get one answer, and the other
+        half's entry as `also`.
         """
         # A forced language (the user's choice, or the handler's own detection) spares one.
         lang = (
             language if language in LANGUAGES else self.detect(question, default_language).language
         )
+        decision = self._decide(question, lang, state)
+        if decision.status == SMALLTALK or not COMPOUND.search(question):
+            return decision
+        halves = self.compound(question, lang, state)
+        if halves is None:
+            return decision
+        first, second = halves
+        if decision.status != ANSWER:
+            return replace(first, question=question, also=second.faq_id)
+        if decision.faq_id in (first.faq_id, second.faq_id):
+            # The whole question has its answer; the other half is offered with it.
+            other = second if decision.faq_id == first.faq_id else first
+            return replace(decision, also=other.faq_id)
+        return decision
+
+    def _decide(self, question: str, lang: str, state: DialogueState | None) -> Decision:
+        """`decide` in a known language, compound questions aside."""
         kind = smalltalk_kind(question)
         if kind:
             text = smalltalk_text(kind, lang)
             return Decision(question, SMALLTALK, lang, None, 0.0, (), (), text, kind=kind)
         # once: matching and the rules share it; what users write as the FAQ says it
-        compound = self.compound(question, lang, state)
-        if compound is not None:
-            return compound
         words = tokens(self.in_faq_words(question), self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
@@ -286,25 +302,27 @@ class Engine:
                 return follow_up
         return self._decide_words(question, words, lang)
 
-    def compound(self, question: str, lang: str, state: DialogueState | None) -> Decision | None:
-        """Two questions in one ("what is Campus Industrie 4.0 and who is inside?"): the
-        answer to the first, with the entry answering the second (read as its follow-up)
-        offered under it. None unless both halves are answered, by two entries."""
+    def compound(
+        self, question: str, lang: str, state: DialogueState | None
+    ) -> tuple[Decision, Decision] | None:
+        """The decisions of a compound question's two halves ("what is Campus Industrie 4.0"
+        and "who is inside?", read as its follow-up), when both are answered, by two entries;
+        None otherwise."""
         match_ = COMPOUND.search(question)
         if match_ is None:
             return None
         first, second = question[: match_.start()], question[match_.end() :]
         if not words_of(first) or not words_of(second):
             return None
-        left = self.decide(first, language=lang, state=state)
+        left = self._decide(first, lang, state)
         if left.status != ANSWER or left.faq_id is None:
             return None
         topic = self.kb.entries[left.faq_id].topic
         after_left = DialogueState(lang, (left.faq_id,), topic, ANSWER, 1.0)
-        right = self.decide(second, language=lang, state=after_left)
+        right = self._decide(second, lang, after_left)
         if right.status != ANSWER or right.faq_id in (None, left.faq_id):
             return None
-        return replace(left, question=question, also=right.faq_id)
+        return left, right
 
     def in_faq_words(self, question: str) -> str:
         """The question with the words users write replaced by the FAQ's own (the vocabulary
