@@ -34,6 +34,8 @@ from handlers.common import DESK, SETTINGS
 log = logging.getLogger(__name__)
 
 DELIVERY = "delivery"  # bot_data key of the `Delivery` state
+# bot_data key: why Telegram refused to create a forum topic (STAFF_TOPICS=on, flat mode since)
+TOPICS_REFUSED = "topics_refused"
 SENT, FAILED, PENDING = "sent", "failed", "pending"
 DELIVERED = "👌"  # the reaction on a staff message whose answer reached the user
 #: bot_data key: `render(ticket) -> (html, markup)`, the ticket's card as it is now (cards and
@@ -148,7 +150,15 @@ async def _send_one(
     """Send one item: its outcome, and the notice to staff it now owes (if any)."""
     token = SENDING.set(_Try(desk, item.id))
     try:
-        message_id = await _transmit(application, desk, item)
+        try:
+            message_id = await _transmit(application, desk, item)
+        except BadRequest as exc:
+            if not _topic_gone(application, item, exc):
+                raise
+            # Its topic was deleted by hand: a new one, with a fresh card in it, then again.
+            log.info("the topic of ticket #%s is gone: a new one", item.ticket_id)
+            await asyncio.to_thread(desk.clear_topic, item.ticket_id)
+            message_id = await _transmit(application, desk, item, fresh_card=True)
     except Forbidden as exc:
         if _is_staff_chat(application, item.chat_id):
             return await _later(desk, item, exc, "the staff chat cannot be reached")
@@ -211,8 +221,20 @@ async def _react(application: Application, item: OutboxItem) -> bool:
     return True
 
 
-async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem) -> int | None:
-    """Send the item; the Telegram message id of what was sent (its last part)."""
+def _topic_gone(application: Application, item: OutboxItem, exc: BadRequest) -> bool:
+    return (
+        application.bot_data[SETTINGS].staff_topics
+        and item.ticket_id is not None
+        and _is_staff_chat(application, item.chat_id)
+        and "thread not found" in exc.message.lower()
+    )
+
+
+async def _transmit(
+    application: Application, desk: TicketDesk, item: OutboxItem, *, fresh_card: bool = False
+) -> int | None:
+    """Send the item; the Telegram message id of what was sent (its last part).
+    `fresh_card`: the ticket's topic was made anew; the card goes there first."""
     bot = application.bot
     payload = item.payload
     language = payload.get("language") or application.bot_data[SETTINGS].default_language
@@ -225,6 +247,9 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
         reply_to = ticket.staff_message_id if ticket else None
     markup = InlineKeyboardMarkup.de_json(payload["markup"], bot) if payload.get("markup") else None
     thread_id = await _topic_of(application, desk, item)
+    if fresh_card and item.kind not in (outbox.CARD, outbox.EDIT):
+        card_id = await asyncio.to_thread(desk.outbox.enqueue, _fresh_card(application, item))
+        application.create_task(send_item(application, card_id), name="fresh card")
     render = application.bot_data.get(CARD_RENDERER)
     if item.kind in (outbox.CARD, outbox.EDIT) and item.ticket_id is not None and render:
         ticket = await asyncio.to_thread(desk.get, item.ticket_id)
@@ -234,7 +259,7 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
         parts = split_html(html)[:1]
         if item.attempts > 0 and item.kind == outbox.CARD:
             parts[-1] = parts[-1] + "\n\n<i>" + texts.sent_again(language) + "</i>"
-        if item.kind == outbox.EDIT:
+        if item.kind == outbox.EDIT and not (fresh_card or payload.get("fresh")):
             if ticket.staff_message_id is None:
                 return None  # its card is still on its way, and will show this state
             try:
@@ -277,25 +302,47 @@ async def _transmit(application: Application, desk: TicketDesk, item: OutboxItem
     return message.message_id if message else None
 
 
+def _fresh_card(application: Application, item: OutboxItem) -> Owed:
+    """An edit of the ticket's card that finds none: a fresh card (in its new topic)."""
+    settings = application.bot_data[SETTINGS]
+    payload = {"language": settings.default_language, "fresh": True}
+    return Owed(outbox.EDIT, item.chat_id, payload, item.ticket_id)
+
+
 async def _topic_of(application: Application, desk: TicketDesk, item: OutboxItem) -> int | None:
     """STAFF_TOPICS=on: the forum topic of the item's ticket in the staff chat (created with
-    its first card; named by its number only, never with the user's words)."""
+    its first card, or again when a member deleted it; named by its number only, never with
+    the user's words). A bot that may not manage topics there (no "Manage topics" right, or
+    the group is no forum) falls back to the flat staff chat, and staff are told once."""
     settings = application.bot_data[SETTINGS]
     if (
         not settings.staff_topics
         or item.ticket_id is None
         or not _is_staff_chat(application, item.chat_id)
+        or application.bot_data.get(TOPICS_REFUSED)
     ):
         return None
     ticket = await asyncio.to_thread(desk.get, item.ticket_id)
     if ticket is None:
         return None
-    if ticket.topic_id is None and item.kind in (outbox.CARD, outbox.EDIT):
-        name = texts.topic_name(settings.default_language, ticket.id)
+    if ticket.topic_id is not None:
+        return ticket.topic_id
+    name = texts.topic_name(settings.default_language, ticket.id)
+    try:
         topic = await application.bot.create_forum_topic(item.chat_id, name)
-        await asyncio.to_thread(desk.set_topic, ticket.id, topic.message_thread_id)
-        return topic.message_thread_id
-    return ticket.topic_id
+    except (BadRequest, Forbidden) as exc:  # a 429 (too many topics) waits in the outbox
+        application.bot_data[TOPICS_REFUSED] = str(exc)
+        log.warning("cannot create forum topics in the staff chat (%s): flat mode", exc)
+        notice = texts.staff_topics_refused(settings.default_language, str(exc))
+        notice_id = await asyncio.to_thread(
+            desk.outbox.enqueue,
+            owed_message(outbox.NOTICE, item.chat_id, notice, settings.default_language),
+        )
+        # Once this chat's lock is free (the card goes first): `send_item` waits for it.
+        application.create_task(send_item(application, notice_id), name="topics refused")
+        return None
+    await asyncio.to_thread(desk.set_topic, ticket.id, topic.message_thread_id)
+    return topic.message_thread_id
 
 
 async def _sync_topic(application: Application, desk: TicketDesk, ticket) -> None:

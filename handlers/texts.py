@@ -1230,6 +1230,18 @@ def staff_learn_refused(language: str, candidate, reason: str) -> str:
     )
 
 
+def staff_topics_refused(language: str, reason: str) -> str:
+    """Once, in the staff chat, when STAFF_TOPICS=on but Telegram refuses to create topics."""
+    _ = gettext_for(language)
+    return escape(
+        _(
+            "I cannot create a topic per ticket in this group ({reason}). Tickets come here, "
+            "in the main chat, meanwhile: make the group a forum and give the bot the "
+            "“Manage topics” right, then restart it."
+        ).format(reason=reason)
+    )
+
+
 def topic_name(language: str, ticket_id: int) -> str:
     """The forum topic of a ticket (STAFF_TOPICS=on), plain text: its number only, so that no
     user's words stay in the staff chat's topic list after /forget."""

@@ -850,6 +850,11 @@ class BotApiDouble:
         self.reactions: dict[tuple[int | str, int], list[str]] = {}
         # Forum topics: (chat, message_thread_id) -> {message_thread_id, name, icon_color, closed}.
         self.forum_topics: dict[tuple[int | str, int], dict[str, Any]] = {}
+        #: chats (forums) where the bot may not manage topics (no "Manage topics" right)
+        self.no_topic_rights: set[int | str] = set()
+        #: chats that are forums (a topic was created there): a send to a thread they do not
+        #: have (a topic deleted by hand) answers 400 "message thread not found"
+        self.forums: set[int | str] = set()
         self.chats: dict[int | str, dict[str, Any]] = {}
         #: callback_query_id -> answerCallbackQuery params (None while unanswered)
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
@@ -2040,7 +2045,11 @@ class BotApiDouble:
             "date": int(time.time()),
         }
         if call.params.get("message_thread_id") and chat["type"] == "supergroup":
-            message["message_thread_id"] = call.params["message_thread_id"]
+            thread_id = _as_int(call.params["message_thread_id"], "message thread not found")
+            key = _as_chat_key(chat["id"])
+            if key in self.forums and (key, thread_id) not in self.forum_topics:
+                raise _bad_request("message thread not found")
+            message["message_thread_id"] = thread_id
         if target is not None:
             message["reply_to_message"] = target
         return message
@@ -2451,6 +2460,9 @@ class BotApiDouble:
             raise _bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
         if chat["type"] != "supergroup":
             raise _bad_request("the chat is not a forum")
+        if _as_chat_key(chat["id"]) in self.no_topic_rights:
+            raise _bad_request("not enough rights to create a topic")
+        self.forums.add(_as_chat_key(chat["id"]))
         thread_id = self._allocate_message_id(chat["id"])
         topic = {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
         self._store(
@@ -2466,6 +2478,14 @@ class BotApiDouble:
         )
         self.forum_topics[(_as_chat_key(chat["id"]), thread_id)] = {**topic, "closed": False}
         return topic
+
+    def delete_forum_topic(self, chat_id: Any, thread_id: int) -> None:
+        """A member deletes a topic by hand: it and its messages are gone."""
+        key = _as_chat_key(chat_id)
+        self.forum_topics.pop((key, thread_id), None)
+        for message_id, message in list(self.messages_by_id.get(key, {}).items()):
+            if message.get("message_thread_id") == thread_id:
+                self._remove_message(key, message_id)
 
     def _forum_topic(self, call: Call) -> dict[str, Any]:
         key = (

@@ -425,6 +425,13 @@ async def test_forum_topics(bot: Bot, botapi: BotApiDouble):
         await bot.reopen_forum_topic(group, 9999)
     with pytest.raises(BadRequest):
         await bot.create_forum_topic(group, "")
+    # A topic deleted by hand: sending into it fails; a bot without the right creates none.
+    botapi.delete_forum_topic(group, topic.message_thread_id)
+    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        await bot.send_message(group, "card", message_thread_id=topic.message_thread_id)
+    botapi.no_topic_rights.add(group)
+    with pytest.raises(BadRequest, match="(?i)not enough rights"):
+        await bot.create_forum_topic(group, "Ticket #2")
 
 
 async def test_profile_texts_per_language_and_the_menu_button(bot: Bot, botapi: BotApiDouble):

@@ -547,3 +547,52 @@ async def test_forum_topics_mode_gives_each_ticket_its_topic(bot_factory):
         copies = [c for c in bot.api.sent(STAFF_CHAT) if follow_up in c.result.get("text", "")]
         assert [c.result["message_thread_id"] for c in copies] == [thread_id]
         assert confirmation
+
+
+async def test_a_forum_topic_deleted_by_hand_is_made_again_with_a_fresh_card(bot_factory):
+    async with bot_factory(staff_topics=True) as bot:
+        confirmation, card = await ask(bot, HANS, GERMAN_QUESTION, HANS_USER)
+        old = card["message_thread_id"]
+        bot.api.delete_forum_topic(STAFF_CHAT, old)  # a member deletes the topic
+        follow_up = "Und gibt es dort Fahrradständer?"
+        await bot.send(HANS, follow_up, user=HANS_USER, reply_to=confirmation["message_id"])
+        await eventually(lambda: len(bot.api.calls_to("createForumTopic")) == 2, timeout=5)
+        new = bot.api.calls_to("createForumTopic")[1].result["message_thread_id"]
+        assert new != old and desk(bot).get(1).topic_id == new
+        await eventually(lambda: desk(bot).outbox.backlog()[0] == 0, timeout=5)
+        in_new = [
+            c.result for c in bot.api.sent(STAFF_CHAT) if c.result.get("message_thread_id") == new
+        ]
+        assert any(follow_up in m.get("text", "") for m in in_new)  # the follow-up
+        fresh = [m for m in in_new if m.get("text", "").startswith("Ticket n°1")]
+        assert fresh and desk(bot).get(1).staff_message_id == fresh[-1]["message_id"]
+        # Staff answer in the new topic: the user gets it.
+        staff_reply(bot, "Ja, am Bahnhof.", new)
+        [*_, answer] = await bot.api.wait_for_message(HANS, count=3)
+        assert "Ja, am Bahnhof." in answer.result["text"]
+
+
+async def test_without_the_right_to_manage_topics_the_desk_falls_back_to_the_flat_chat(
+    bot_factory,
+):
+    async with bot_factory(staff_topics=True) as bot:
+        bot.api.no_topic_rights.add(STAFF_CHAT)
+        await bot.command(HANS, "ask", GERMAN_QUESTION, user=HANS_USER)
+        refused = texts.staff_topics_refused("fr", "x").split("(")[0]
+
+        def told() -> list[dict]:
+            return [
+                c.result
+                for c in bot.api.sent(STAFF_CHAT)
+                if c.result.get("text", "").startswith(refused)
+            ]
+
+        await eventually(lambda: told(), timeout=5)
+        sent = [c.result for c in bot.api.sent(STAFF_CHAT)]
+        card = next(m for m in sent if m.get("text", "").startswith("Ticket n°1"))
+        assert "message_thread_id" not in card  # in the main chat
+        assert len(told()) == 1  # once, in the staff's language
+        await bot.command(GRETA, "ask", "Wo kann ich parken?", user=GRETA_USER)
+        await eventually(lambda: desk(bot).get(2) is not None and desk(bot).get(2).staff_message_id)
+        assert len(bot.api.calls_to("createForumTopic")) == 1  # not tried for every ticket
+        assert len(told()) == 1

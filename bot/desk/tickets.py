@@ -430,6 +430,15 @@ class TicketDesk:
                 (topic_id, int(closed), ticket_id),
             )
 
+    def clear_topic(self, ticket_id: int) -> None:
+        """The ticket's topic was deleted in the staff chat (and its card with it)."""
+        with self.storage.transaction() as db:
+            db.execute(
+                "UPDATE tickets SET topic_id = NULL, topic_closed = 0, staff_message_id = NULL"
+                " WHERE id = ?",
+                (ticket_id,),
+            )
+
     def staff_answer_at(self, staff_chat_message_id: int) -> tuple[Ticket, TicketMessage] | None:
         """The staff answer given by that message of the staff chat, and its ticket."""
         rows = self.storage.query(
