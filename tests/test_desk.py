@@ -69,9 +69,13 @@ PARIS = ZoneInfo("Europe/Paris")
 SUGGESTED = ("warum hat frankreich das programm überhaupt gestartet", "de", "programme-origin")
 
 
-@pytest.fixture
-def bot_factory(botapi: BotApiDouble, engine: Engine, tmp_path: Path):  # noqa: F811
-    return lambda **overrides: running_bot(botapi, engine, tmp_path, **overrides)
+@pytest.fixture(params=["flat", "topics"])
+def bot_factory(botapi: BotApiDouble, engine: Engine, tmp_path: Path, request):  # noqa: F811
+    """The bot, in each staff mode: the flat staff group, and forum topics (STAFF_TOPICS=on)."""
+    topics = request.param == "topics"
+    return lambda **overrides: running_bot(
+        botapi, engine, tmp_path, **({"staff_topics": topics} | overrides)
+    )
 
 
 def desk(bot: RunningBot) -> TicketDesk:
