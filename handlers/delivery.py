@@ -54,6 +54,8 @@ class Delivery:
     locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     def lock(self, chat_id: int) -> asyncio.Lock:
+        """One per chat the desk ever sent to (users with tickets, the staff chat): few, and
+        kept (a lock dropped right after its release could still be needed by a waiter)."""
         return self.locks.setdefault(chat_id, asyncio.Lock())
 
 

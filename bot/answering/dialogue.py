@@ -12,7 +12,7 @@ messages (`bot/store/dialogues.py`), for the Telegram handlers and `faqbot chat`
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 # A conversation left alone this long starts afresh: a follow-up needs a fresh subject.
 IDLE_EXPIRY = 30 * 60.0
@@ -25,7 +25,6 @@ class DialogueState:
     topic: str | None = None  # the topic of the last answer
     status: str | None = None  # the last outcome (answer, suggest, gap…)
     at: float = 0.0  # when the last message was handled (time.time())
-    extra: dict = field(default_factory=dict)
 
     def fresh(self, now: float) -> bool:
         """Whether this state still speaks for the conversation at `now`."""

@@ -80,11 +80,6 @@ class Inbox:
         )
         return [json.loads(row["payload"]) for row in rows]
 
-    def count(self, status: str = PENDING) -> int:
-        return self.storage.query("SELECT COUNT(*) AS n FROM inbox WHERE status = ?", (status,))[0][
-            "n"
-        ]
-
     def purge(self, now: float | None = None) -> int:
         """Delete finished rows older than `KEEP_FINISHED`."""
         cutoff = (now if now is not None else time.time()) - KEEP_FINISHED
