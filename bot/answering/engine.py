@@ -205,6 +205,10 @@ class Engine:
         )
         self._entry_words: dict[str, frozenset[str]] = {}
         self._subject_words: dict[str, str | None] = {}
+        vague = self.kb.entries.get(self.vague_entry)
+        self._vague_variants = (
+            [fold(q) for qs in vague.questions.values() for q in qs] if vague else []
+        )
         self._synonyms_longest_first = sorted(self.kb.synonyms, key=len, reverse=True)
 
     def entry_words(self, faq_id: str) -> frozenset[str]:
@@ -271,6 +275,7 @@ class Engine:
         if not content and subject is None:
             # "et c'était quand ?", "non", "et ça ?" with nothing before: say more.
             return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+        candidates = None
         if content & OFF_TOPIC_CUES:
             candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
             if not candidates or classify(candidates, self.thresholds)[0] != ANSWER:
@@ -300,7 +305,7 @@ class Engine:
             )
             if follow_up is not None:
                 return follow_up
-        return self._decide_words(question, words, lang)
+        return self._decide_words(question, words, lang, candidates)
 
     def compound(
         self, question: str, lang: str, state: DialogueState | None
@@ -358,12 +363,9 @@ class Engine:
     def is_vague_question(self, question: str) -> bool:
         """Whether a question without content words asks what the assistant is ("what can you
         do?"): close to one of the vague entry's own variants."""
-        entry = self.kb.entries.get(self.vague_entry)
-        if entry is None:
+        if not self._vague_variants:
             return False
-        folded = fold(question)
-        variants = [fold(q) for qs in entry.questions.values() for q in qs]
-        best = process.extractOne(folded, variants, scorer=fuzz.ratio)
+        best = process.extractOne(fold(question), self._vague_variants, scorer=fuzz.ratio)
         return best is not None and best[1] >= VAGUE_SIMILARITY
 
     def follow_up(
@@ -376,8 +378,8 @@ class Engine:
         standalone: bool,
         continues: bool = False,
     ) -> Decision | None:
-        """A short question read with the subject of the entry last shown: the rarest word of
-        its topic's name joins the question's words, and only that topic's entries may answer.
+        """A short question read with the subject of the entry last shown: its topic's
+        `subject_word` joins the question's words, and only that topic's entries may answer.
         None when the question stands on its own (content words answered with confidence
         without the subject), unless it `continues` the conversation ("et pour les
         étudiants ?") and the topic answers it; `standalone` False: nothing but question words,

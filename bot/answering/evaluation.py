@@ -8,7 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from bot.answering.conversation import take_turn
+from bot.answering.dialogue import DialogueState
 from bot.answering.knowledge import LANGUAGES
+from bot.answering.text import fold
 
 
 @dataclass(frozen=True)
@@ -257,9 +260,6 @@ def run_conversations(engine, dialogues: list[Dialogue], *, start: float = 1_000
     """`evaluate_conversations` with the engine as the Telegram chat uses it (`take_turn`): one
     dialogue state per dialogue, turns a few seconds apart, the dialogue's language as the
     user's own."""
-    from bot.answering.conversation import take_turn
-    from bot.answering.dialogue import DialogueState
-
     states: dict[int, DialogueState] = {}
     clock = [start]
 
@@ -276,7 +276,5 @@ def without_faq_copies(dialogues: list[Dialogue], kb) -> list[Dialogue]:
     """The sets minus single questions that happen to be one of the FAQ's own variants (a
     copy measures nothing: the engine answers its own variants by construction). Dialogue
     turns stay: there the context is what is measured."""
-    from bot.answering.text import fold
-
     variants = {fold(q) for e in kb for qs in e.questions.values() for q in qs}
     return [d for d in dialogues if len(d.turns) > 1 or fold(d.turns[0].question) not in variants]
