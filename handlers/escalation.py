@@ -27,6 +27,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.answering.conversation import reply_language
 from bot.answering.engine import SMALLTALK
 from bot.answering.knowledge import LANGUAGES
 from bot.desk import learning
@@ -63,7 +64,7 @@ from handlers.delivery import (
     send_item,
     send_owed,
 )
-from handlers.rules import MAX_QUESTION_LENGTH, TOO_LONG, question_problem, reply_language
+from handlers.rules import MAX_QUESTION_LENGTH, TOO_LONG, question_problem
 
 log = logging.getLogger(__name__)
 
@@ -597,17 +598,23 @@ async def route_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     # A blank reply (spaces only) has nothing to deliver.
     if message is None or message.reply_to_message is None or not (message.text or "").strip():
         return
-    if not is_staff(update, context):
-        return
-    desk = desk_of(context)
-    ticket = await asyncio.to_thread(
-        desk.ticket_for_staff_message, message.reply_to_message.message_id
-    )
+    ticket = await ticket_replied_to(update, context)
     if ticket is None:
         return
     html = texts.staff_answer(ticket.language, message.text)
     await deliver_answer(update, context, ticket, message.text, html, message.message_id)
     raise ApplicationHandlerStop
+
+
+async def ticket_replied_to(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ticket | None:
+    """The ticket of the staff-chat message a staff member replied to; None when the sender
+    is not staff or the message belongs to no ticket (then other handlers go on)."""
+    message = update.effective_message
+    if message is None or message.reply_to_message is None or not is_staff(update, context):
+        return None
+    return await asyncio.to_thread(
+        desk_of(context).ticket_for_staff_message, message.reply_to_message.message_id
+    )
 
 
 # What staff can pass on to the user, besides text.
@@ -619,12 +626,7 @@ async def route_staff_media(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     message: copied to the user under the team's header (the caption kept). Anything else
     (a sticker, a poll, a location) is not passed on, and staff are told so."""
     message = update.effective_message
-    if message is None or message.reply_to_message is None or not is_staff(update, context):
-        return
-    desk = desk_of(context)
-    ticket = await asyncio.to_thread(
-        desk.ticket_for_staff_message, message.reply_to_message.message_id
-    )
+    ticket = await ticket_replied_to(update, context)
     if ticket is None:
         return
     kind = next((k for k in MEDIA if getattr(message, k, None)), None)

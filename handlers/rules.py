@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from bot.answering.conversation import reply_language  # noqa: F401  (the handlers' import)
 from bot.answering.text import fold
 from bot.i18n import LANGUAGES
 

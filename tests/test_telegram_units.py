@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.conversation import reply_language
 from bot.answering.engine import Engine
 from bot.answering.knowledge import load_or_raise
 from bot.answering.language import LanguageGuess
@@ -30,7 +31,6 @@ from handlers.rules import (
     TOO_LONG,
     language_from_code,
     question_problem,
-    reply_language,
     strip_mention,
 )
 
