@@ -296,3 +296,43 @@ def test_a_compound_question_gets_the_first_answer_and_the_second_as_a_button():
     assert whole.faq_id == "campus-members"
     single = engine().decide("what is Campus Industrie 4.0", language="en")
     assert single.also is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        (
+            "Je travaille dans une PME à Colmar depuis dix ans et je suis curieux. "
+            "Qui porte le campus industrie 4.0 ?",
+            "fr",
+            "campus-members",
+        ),
+        (
+            "I run a workshop near Basel with twelve people, we make parts for trains. "
+            "Who can use KMØ?",
+            "en",
+            "kmo-who",
+        ),
+    ],
+)
+def test_the_sentence_that_asks_is_answered_whatever_context_comes_before(text, language, expected):
+    decision = engine().decide(text, language)
+    assert (decision.status, decision.faq_id) == (ANSWER, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("what are the industry territories in Normandy?", "en"),
+        ("la liste des territoires d'industrie en Normandie ?", "fr"),
+    ],
+)
+def test_a_name_the_faq_does_not_know_is_a_gap_not_the_general_answer(text, language):
+    decision = engine().decide(text, language)
+    assert decision.status == GAP
+    assert decision.faq_id.startswith("programme-")
+
+
+def test_a_place_of_context_in_a_longer_question_does_not_block_its_answer():
+    decision = engine().decide("I am from Freiburg in Germany, is KMØ also open for us?", "en")
+    assert (decision.status, decision.faq_id) == (ANSWER, "kmo-cross-border")

@@ -39,6 +39,8 @@ STATUSES = (ANSWER, SUGGEST, ESCALATE, SMALLTALK, GAP, OFF_TOPIC, CLARIFY)
 MAX_SUGGESTIONS = 3
 # What joins two questions in one message.
 COMPOUND = re.compile(r"\s(?:and|et|und|&)\s", re.IGNORECASE)
+# Where a sentence ends, inside a message of several.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A follow-up is short: at most this many content words of its own.
 FOLLOW_UP_WORDS = 3
 # Words that open a message continuing the conversation ("et pour les étudiants ?").
@@ -66,6 +68,40 @@ class Thresholds:
     # The answered entry must explain at least this share of the question's weight: "the
     # budget of KMØ" shares "budget" with one entry and "KMØ" with another, and neither is it.
     min_explained: float = 0.48
+
+
+def asked_sentence(message: str) -> str | None:
+    """The sentence that asks, in a message of several ("I run a small supplier in Lörrach.
+    Who is the Technocentre for?"): its last sentence ending with a question mark, else its
+    last sentence; None for a message of one sentence. Context words then no longer dilute
+    the question."""
+    sentences = [s for s in SENTENCE_END.split(message.strip()) if words_of(s)]
+    if len(sentences) < 2:
+        return None
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return (asking or sentences)[-1]
+
+
+# A capitalised word inside a sentence ("en Bretagne", "in Occitanie").
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-Þ][\wÀ-ÿ]+")
+# ...in a short question (its content words): in a longer one, names are mostly context
+# ("I run a small shop in Thann, …").
+NAMED_WORDS = 5
+# Names that are context, not subject: where the user is from, or lives.
+CONTEXT_NAMES = frozenset(
+    "france alsace haut rhin bas strasbourg colmar mulhouse sundgau basel bale europe ich i".split()
+)
+
+
+def names_in(text: str) -> set[str]:
+    """The names a French or English question holds (capitalised words not opening a
+    sentence), folded: a name the FAQ does not know is a subject it does not hold ("the
+    territories in Occitanie" is not the list of 136). German capitalises every noun: not
+    used there."""
+    found = set()
+    for m in _NAME.finditer(text.strip()):
+        found.update(words_of(m[0]))
+    return found
 
 
 def classify(
@@ -242,6 +278,12 @@ class Engine:
             language if language in LANGUAGES else self.detect(question, default_language).language
         )
         decision = self._decide(question, lang, state)
+        if decision.status in (SUGGEST, ESCALATE):
+            asked = asked_sentence(question)
+            if asked is not None:
+                alone = self._decide(asked, lang, state)
+                if alone.status in (ANSWER, GAP):
+                    return replace(alone, question=question)
         if decision.status == SMALLTALK or not COMPOUND.search(question):
             return decision
         halves = self.compound(question, lang, state)
@@ -435,6 +477,9 @@ class Engine:
         years = years_in(words)
         if candidates and years and not out_of_scope:
             out_of_scope = bool(years - self.entry_words(candidates[0].faq_id))
+        if candidates and not out_of_scope and lang != "de" and len(words) <= NAMED_WORDS:
+            names = {n for n in names_in(question) & set(words) if not self.index.neighbours(n)}
+            out_of_scope = bool(names - self.entry_words(candidates[0].faq_id) - CONTEXT_NAMES)
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
         best = candidates[0].score if candidates else 0.0
         if out_of_scope and status == SUGGEST:
