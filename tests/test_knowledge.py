@@ -153,3 +153,47 @@ def test_the_bundled_vocabulary_loads_and_is_used():
     assert kb.synonyms["technologiezentrum"] == "centre technologique"
     decision = Engine(kb).decide("Was macht das Technologiezentrum?", language="de")
     assert decision.faq_id == "research-cte"
+
+
+def test_gap_questions_must_name_an_entry_and_never_be_one_of_its_questions(tmp_path):
+    faq = tmp_path / "faq"
+    shutil.copytree(DEFAULT_FAQ_DIR, faq)
+    (faq / "gaps.yaml").write_text(
+        "gaps:\n"
+        "  no-such-entry:\n"
+        "    en: ['Where is the moon base?']\n"
+        "  kmo-what:\n"
+        "    en: ['What is KMØ?']\n"
+        "    xx: ['Quoi ?']\n",
+        encoding="utf-8",
+    )
+    messages = [p.message for p in load_knowledge_base(faq).errors]
+    assert any("unknown entry id 'no-such-entry'" in m for m in messages)
+    assert any("'What is KMØ?' is also a question of entry 'kmo-what'" in m for m in messages)
+    assert any("unknown language 'xx'" in m for m in messages)
+
+
+def test_check_refuses_a_gap_question_the_engine_answers(tmp_path):
+    faq = tmp_path / "faq"
+    shutil.copytree(DEFAULT_FAQ_DIR, faq)
+    # the FORMLAB entry's own question, barely reworded: still answered, so no gap
+    (faq / "gaps.yaml").write_text(
+        "gaps:\n  training-formlab:\n    en: ['what is FORMLAB exactly?']\n", encoding="utf-8"
+    )
+    problems = check_knowledge_base(faq).errors
+    assert any("gaps:" in p.message and "answered with entry" in p.message for p in problems)
+
+
+def test_a_gap_question_gets_the_gap_reply_on_its_subject():
+    from bot.answering.engine import GAP, Engine
+
+    engine = Engine(load_or_raise())
+    assert load_or_raise().gaps["sudalsace-selected"]["fr"]
+    decision = engine.decide("c'est quoi la liste des 11 intercommunalités ?", language="fr")
+    assert (decision.status, decision.faq_id) == (GAP, "sudalsace-selected")
+    assert [c.faq_id for c in decision.suggestions] == ["sudalsace-selected"]
+    # nothing outside the engine ever sees the gap questions' own index entries
+    assert all(not c.faq_id.startswith("gap:") for c in decision.candidates)
+    # the count the FAQ does give is still answered
+    decision = engine.decide("combien d'intercommunalités dans le Sud Alsace ?", language="fr")
+    assert (decision.status, decision.faq_id) == ("answer", "sudalsace-selected")

@@ -50,6 +50,17 @@ def checked_engine(
                         f"with confidence ({decision.status}; close to {', '.join(others)})"
                     )
                     result.problems.append(Problem("warning", entry.file, entry.line, message))
+    for entry_id, by_language in kb.gaps.items():
+        entry = kb.entries[entry_id]
+        for lang, questions in by_language.items():
+            for question in questions:
+                decision = engine.decide(question, language=lang)
+                if decision.status == ANSWER:
+                    message = (
+                        f"gaps: the {lang} question {question!r} of '{entry_id}' is answered "
+                        f"with entry '{decision.faq_id}'; reword one of them"
+                    )
+                    result.problems.append(Problem("error", entry.file, entry.line, message))
     return result, (None if result.errors else engine)
 
 

@@ -93,6 +93,11 @@ CONTEXT_NAMES = frozenset(
 )
 
 
+# Where users are, in the tokens of a question (`text.tokens`): the FAQ's places and the
+# neighbour countries' shared tokens.
+PLACE_WORDS = CONTEXT_NAMES - {"ich", "i"} | {"sud", "qgermany", "qswitzerland"}
+
+
 def names_in(text: str) -> set[str]:
     """The names a French or English question holds (capitalised words not opening a
     sentence), folded: a name the FAQ does not know is a subject it does not hold ("the
@@ -161,8 +166,19 @@ OFF_TOPIC_CUES = frozenset(
     netflix serie series capitale hauptstadt capital vol vols flug fluge flight flights guitare
     gitarre guitar poeme gedicht poem randonnee wandern hiking champions meister forfait
     handyvertrag hausaufgaben homework devoirs mba carbonara noel weihnachtsmarkt christmas
+    vomit vomir malade maladie medecin docteur pharmacie krank arzt apotheke sick doctor
+    pharmacy veterinaire tierarzt vet chien hund dog katze cat convertir conversion umrechnen
+    rechne convert exchange wechselkurs taux usa amerique amerika america trump macron
+    election elections wahl resto manger diner dejeuner essen mittagessen lunch dinner eat
+    biere bier beer fc sc match spiel gespielt joue played game score gagne gewonnen won
+    licence droit jura law psychologie psychology medecine medizin medicine sante gesundheit
+    health hotel hotels unterkunft logement wohnung apartment appartement miete loyer rent
     """.split()
 )
+
+
+# What tells a subject's gap questions apart in the match index (entry ids never hold it).
+GAP_PREFIX = "gap:"
 
 
 def smalltalk_kind(text: str) -> str | None:
@@ -225,9 +241,23 @@ class Engine:
     vague_entry: str = "assistant-about"
 
     def __post_init__(self) -> None:
+        # A subject's gap questions ("comment s'inscrire aux formations ?") are indexed as an
+        # entry of their own, GAP_PREFIX + the subject's id: the closest, they make a gap.
+        self._gap_of = {GAP_PREFIX + entry_id: entry_id for entry_id in self.kb.gaps}
+        self._synonyms_longest_first = sorted(self.kb.synonyms, key=len, reverse=True)
+        # Gap questions are written in users' words: read as users' questions are.
         self.index: MatchIndex = build_index(
-            ((e.id, lang, q) for e in self.kb for lang in LANGUAGES for q in e.questions[lang]),
+            chain(
+                ((e.id, lang, q) for e in self.kb for lang in LANGUAGES for q in e.questions[lang]),
+                (
+                    (GAP_PREFIX + entry_id, lang, self.in_faq_words(q))
+                    for entry_id, by_language in self.kb.gaps.items()
+                    for lang, questions in by_language.items()
+                    for q in questions
+                ),
+            ),
             self.settings,
+            counted_as=self._gap_of,
         )
         index = self.index
         folded_by_language: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
@@ -245,7 +275,6 @@ class Engine:
         self._vague_variants = (
             [fold(q) for qs in vague.questions.values() for q in qs] if vague else []
         )
-        self._synonyms_longest_first = sorted(self.kb.synonyms, key=len, reverse=True)
 
     def entry_words(self, faq_id: str) -> frozenset[str]:
         """Every content word of an entry, questions and answers (computed when first asked)."""
@@ -318,8 +347,8 @@ class Engine:
             # "et c'était quand ?", "non", "et ça ?" with nothing before: say more.
             return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
         candidates = None
-        if content & OFF_TOPIC_CUES:
-            candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
+        if content & OFF_TOPIC_CUES or self.only_places_and_unknown(content, words):
+            candidates = self.match(words)
             if not candidates or classify(candidates, self.thresholds)[0] != ANSWER:
                 return Decision(
                     question,
@@ -328,7 +357,7 @@ class Engine:
                     None,
                     0.0,
                     (),
-                    tuple(candidates),
+                    tuple(self.entries_only(candidates)),
                     off_topic_text(lang),
                 )
         opening = words_of(question)[:1]
@@ -370,6 +399,30 @@ class Engine:
         if right.status != ANSWER or right.faq_id in (None, left.faq_id):
             return None
         return left, right
+
+    def only_places_and_unknown(self, content: set[str], words: list[str]) -> bool:
+        """Whether a question names a place and otherwise only words the FAQ does not know
+        ("il va faire beau à Mulhouse ce week-end ?"): nothing in it points at an entry, the
+        place is where the user is. Unknown words alone are not enough: the FAQ may lack the
+        words, not the subject; nor is a request the FAQ never holds ("horaires Mulhouse")."""
+        places = content & PLACE_WORDS
+        rest = content - places
+        return (
+            bool(places)
+            and bool(rest)
+            and not any(self.index.neighbours(w) for w in rest)
+            and not asks_out_of_scope(self.index, words)
+        )
+
+    def match(self, words: list[str], limit: int = MAX_SUGGESTIONS + 2) -> list[Candidate]:
+        """`matcher.match` on this knowledge base: entries and gap questions, best first."""
+        return match(self.index, words, limit=limit + 2 if self._gap_of else limit)
+
+    def entries_only(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates that are entries (a decision shows and stores only those)."""
+        if not self._gap_of:
+            return candidates
+        return [c for c in candidates if c.faq_id not in self._gap_of]
 
     def in_faq_words(self, question: str) -> str:
         """The question with the words users write replaced by the FAQ's own (the vocabulary
@@ -428,7 +481,7 @@ class Engine:
         it never stands on its own."""
         stands_alone = False
         if standalone:
-            alone = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
+            alone = self.match(words)
             status, _ = classify(alone, self.thresholds, asks_out_of_scope(self.index, words))
             stands_alone = status == ANSWER and alone[0].explained >= FOLLOW_UP_STANDS_ALONE
             if stands_alone and not continues:
@@ -439,14 +492,15 @@ class Engine:
         joined = [*words, subject_word] if subject_word else list(words)
         in_topic = [
             c
-            for c in match(self.index, joined, limit=2 * MAX_SUGGESTIONS + 4)
-            if self.kb.entries[c.faq_id].topic == topic_id
+            for c in self.match(joined, limit=2 * MAX_SUGGESTIONS + 4)
+            if self.kb.entries[self._gap_of.get(c.faq_id, c.faq_id)].topic == topic_id
         ]
         decision = self._decide_words(question, joined, lang, in_topic)
         if decision.status in (ANSWER, GAP):
             return replace(decision, follows=subject)
         if stands_alone:
             return None
+        in_topic = self.entries_only(in_topic)
         entries = [c for c in in_topic if c.faq_id != subject][:MAX_SUGGESTIONS] or in_topic[:1]
         if not entries:
             return None
@@ -470,9 +524,28 @@ class Engine:
         lang: str,
         candidates: list[Candidate] | None = None,
     ) -> Decision:
-        """The decision on a question's tokens (or on given candidates)."""
+        """The decision on a question's tokens (or on given candidates, from `match`)."""
         if candidates is None:
-            candidates = match(self.index, words, limit=MAX_SUGGESTIONS + 2)
+            candidates = self.match(words)
+        if candidates and candidates[0].faq_id in self._gap_of:
+            if classify(candidates, self.thresholds)[0] == ANSWER:
+                # What the FAQ is known not to hold about a subject: a gap on that subject.
+                entry = self.kb.entries[self._gap_of[candidates[0].faq_id]]
+                real = self.entries_only(candidates)
+                offered = [c for c in real if c.faq_id == entry.id] or [
+                    replace(candidates[0], faq_id=entry.id)
+                ]
+                return Decision(
+                    question,
+                    GAP,
+                    lang,
+                    entry.id,
+                    candidates[0].score,
+                    (offered[0],),
+                    tuple(real),
+                    gap_text(lang, entry.title(lang)),
+                )
+        candidates = self.entries_only(candidates)
         out_of_scope = asks_out_of_scope(self.index, words)
         years = years_in(words)
         if candidates and years and not out_of_scope:

@@ -101,6 +101,9 @@ class KnowledgeBase:
     source_dir: str = ""
     # What users write -> what the FAQ says (folded), from `vocabulary:` files (see faq/README.md)
     synonyms: dict[str, str] = field(default_factory=dict)
+    # Entry id -> language -> questions about its subject that the FAQ does not answer, from
+    # `gaps:` files: asked, they get the gap reply on that entry, never its answer.
+    gaps: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries.values())
@@ -254,6 +257,34 @@ class _FileChecker:
                 found[key] = (target, Problem("error", self.file, self.line(path), ""))
         return found
 
+    def gaps(self, value: object) -> dict[str, tuple[dict[str, tuple[str, ...]], Problem]]:
+        """`gaps: {entry id: {fr|de|en: [question, ...]}}`: entry id -> (questions by
+        language, where it is written, for the check that the entry exists)."""
+        found: dict[str, tuple[dict[str, tuple[str, ...]], Problem]] = {}
+        if not isinstance(value, dict) or not value:
+            self.report(("gaps",), "'gaps' must map entry ids to questions by language")
+            return found
+        for entry_id, by_language in value.items():
+            path = ("gaps", entry_id)
+            if not isinstance(by_language, dict) or not by_language:
+                self.report(path, f"gaps: '{entry_id}' must map languages to lists of questions")
+                continue
+            questions: dict[str, tuple[str, ...]] = {}
+            for lang, items in by_language.items():
+                if lang not in LANGUAGES:
+                    self.report((*path, lang), f"gaps: unknown language '{lang}' (fr, de, en)")
+                elif not isinstance(items, list) or not all(
+                    isinstance(q, str) and q.strip() for q in items
+                ):
+                    self.report(
+                        (*path, lang), f"gaps: '{entry_id}' {lang} must be a list of questions"
+                    )
+                else:
+                    questions[lang] = tuple(q.strip() for q in items)
+            if questions:
+                found[str(entry_id)] = (questions, Problem("error", self.file, self.line(path), ""))
+        return found
+
     def text_map(self, value: object, path: tuple, what: str) -> dict[str, str]:
         """A {fr, de, en} mapping of non-empty strings."""
         if not isinstance(value, dict):
@@ -404,6 +435,7 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
     topics: list[Topic] = []
     entries: dict[str, Entry] = {}
     synonyms: dict[str, tuple[str, Problem]] = {}
+    gaps: dict[str, tuple[dict[str, tuple[str, ...]], Problem]] = {}
     sizes = {}
     for file in files:
         try:
@@ -450,6 +482,17 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
         data = checker.parse()
         if isinstance(data, dict) and set(data) == {"vocabulary"}:
             synonyms.update(checker.vocabulary(data["vocabulary"]))
+            problems.extend(checker.problems)
+            continue
+        if isinstance(data, dict) and set(data) == {"gaps"}:
+            for entry_id, (questions, where) in checker.gaps(data["gaps"]).items():
+                if entry_id in gaps:  # one subject in two places: both lists count
+                    earlier = gaps[entry_id][0]
+                    questions = {
+                        lang: (*earlier.get(lang, ()), *questions.get(lang, ()))
+                        for lang in LANGUAGES
+                    }
+                gaps[entry_id] = (questions, where)
             problems.extend(checker.problems)
             continue
         if data is not None and not isinstance(data, dict):
@@ -514,9 +557,41 @@ def load_knowledge_base(path: str | Path = DEFAULT_FAQ_DIR) -> LoadResult:
                     f"vocabulary: '{canonical}' (for '{written}') is in no FAQ question or answer",
                 )
             )
+    variants = {
+        " ".join(fold(q).split()): e.id
+        for e in entries.values()
+        for q in chain(*e.questions.values())
+    }
+    for entry_id, (questions, where) in gaps.items():
+        if entry_id not in entries:
+            problems.append(
+                Problem("error", where.file, where.line, f"gaps: unknown entry id '{entry_id}'")
+            )
+            continue
+        for question in chain(*questions.values()):
+            answered_by = variants.get(" ".join(fold(question).split()))
+            if answered_by:
+                problems.append(
+                    Problem(
+                        "error",
+                        where.file,
+                        where.line,
+                        f"gaps: {question!r} is also a question of entry '{answered_by}'",
+                    )
+                )
     topics.sort(key=lambda t: (t.order, t.id))
     kb = (
-        KnowledgeBase(tuple(topics), entries, str(root), {w: c for w, (c, _) in synonyms.items()})
+        KnowledgeBase(
+            tuple(topics),
+            entries,
+            str(root),
+            {w: c for w, (c, _) in synonyms.items()},
+            {
+                i: {lang: qs.get(lang, ()) for lang in LANGUAGES}
+                for i, (qs, _) in gaps.items()
+                if i in entries
+            },
+        )
         if entries
         else None
     )

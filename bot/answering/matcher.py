@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -192,8 +192,13 @@ def build_index(
     settings: MatchSettings | None = None,
     stopwords: frozenset[str] = STOPWORDS,
     out_of_scope: frozenset[str] = OUT_OF_SCOPE_CUES,
+    counted_as: Mapping[str, str] | None = None,
 ) -> MatchIndex:
-    """Index `(faq_id, language, question)` triples for `match`."""
+    """Index `(faq_id, language, question)` triples for `match`.
+
+    `counted_as`: ids whose words count as another entry's for rarity (a subject's gap
+    questions are about that subject: they must not make its own words look common)."""
+    counted_as = counted_as or {}
     settings = settings or MatchSettings()
     index = MatchIndex(settings, stopwords, out_of_scope, {}, {}, {})
     words_of_entry: dict[str, set[str]] = defaultdict(set)
@@ -206,7 +211,7 @@ def build_index(
         index.variant_text.append(text)
         index.variant_folded.append(folded)
         index.variant_tokens.append(words)
-        words_of_entry[faq_id] |= words
+        words_of_entry[counted_as.get(faq_id, faq_id)] |= words
     # Rarity counts entries, not variants: ten ways of asking about FORMLAB are one entry.
     entries_with: dict[str, int] = defaultdict(int)
     for words in words_of_entry.values():
