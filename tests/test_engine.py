@@ -336,3 +336,30 @@ def test_a_name_the_faq_does_not_know_is_a_gap_not_the_general_answer(text, lang
 def test_a_place_of_context_in_a_longer_question_does_not_block_its_answer():
     decision = engine().decide("I am from Freiburg in Germany, is KMØ also open for us?", "en")
     assert (decision.status, decision.faq_id) == (ANSWER, "kmo-cross-border")
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "language"),
+    [
+        ("et pour les étudiants ?", "pour KMØ je veux dire", "fr"),
+        ("und für Studenten?", "ich meinte das KMØ", "de"),
+        ("and for students?", "i mean KMØ", "en"),
+    ],
+)
+def test_asked_to_say_more_the_next_message_completes_the_question(first, then, language):
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), first, DialogueState(), language, 1_000.0)
+    assert turn.decision.status == CLARIFY  # nothing before for "and for…" to point at
+    turn = take_turn(engine(), then, turn.state, language, 1_010.0)
+    assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "kmo-who")
+
+
+def test_a_short_question_after_an_answer_is_read_in_its_subject_first():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "formlab c koi", DialogueState(), "fr", 1_000.0)
+    assert turn.decision.faq_id == "training-formlab"
+    # "KMØ ouvre quand ?" is a question of the FAQ too, but the talk is of training
+    turn = take_turn(engine(), "ça ouvre quand ?", turn.state, "fr", 1_010.0)
+    assert engine().kb.entries[turn.decision.faq_id].topic == "training"

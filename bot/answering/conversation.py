@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from bot.answering import dialogue
 from bot.answering.dialogue import DialogueState
-from bot.answering.engine import Decision, Engine
+from bot.answering.engine import CLARIFY, Decision, Engine
 from bot.answering.knowledge import LANGUAGES
 from bot.answering.language import LanguageGuess
+from bot.answering.text import fold
 
 #: A message is "clearly" in another language when its best language has at least this much
 #: evidence and twice as much as any other (see `bot.answering.language.detect_language`).
@@ -56,7 +57,14 @@ def take_turn(engine: Engine, text: str, state: DialogueState, preferred: str, n
     else:
         shown = tuple(c.faq_id for c in decision.suggestions)
     topic = engine.kb.entries[shown[0]].topic if shown else None
+    pending = fold(text) if decision.status == CLARIFY else ""
     after = dialogue.after(
-        state, status=decision.status, language=language, entries=shown, topic=topic, now=now
+        state,
+        status=decision.status,
+        language=language,
+        entries=shown,
+        topic=topic,
+        now=now,
+        pending=pending,
     )
     return Turn(decision, after, shown)

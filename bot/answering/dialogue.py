@@ -25,6 +25,9 @@ class DialogueState:
     topic: str | None = None  # the topic of the last answer
     status: str | None = None  # the last outcome (answer, suggest, gap…)
     at: float = 0.0  # when the last message was handled (time.time())
+    # The words (folded) of a message the user was asked to say more about: the next message
+    # completes it.
+    pending: str = ""
 
     def fresh(self, now: float) -> bool:
         """Whether this state still speaks for the conversation at `now`."""
@@ -50,6 +53,7 @@ class DialogueState:
                 topic=data.get("topic"),
                 status=data.get("status"),
                 at=float(data.get("at") or 0.0),
+                pending=str(data.get("pending") or ""),
             )
         except (ValueError, TypeError, AttributeError):
             return cls()  # a damaged row is a conversation that starts afresh
@@ -63,9 +67,11 @@ def after(
     entries: tuple[str, ...],
     topic: str | None,
     now: float,
+    pending: str = "",
 ) -> DialogueState:
     """The state once a message was handled: what was shown now, or (small talk, a question
-    that showed nothing) the subject kept from before."""
+    that showed nothing) the subject kept from before. `pending`: the message's words when
+    the user was asked to say more."""
     if not entries:
-        return DialogueState(language, state.entries, state.topic, status, now)
-    return DialogueState(language, entries, topic, status, now)
+        return DialogueState(language, state.entries, state.topic, status, now, pending)
+    return DialogueState(language, entries, topic, status, now, pending)

@@ -15,7 +15,7 @@ from itertools import chain
 from rapidfuzz import fuzz, process
 
 from bot.answering.dialogue import DialogueState
-from bot.answering.knowledge import LANGUAGES, KnowledgeBase
+from bot.answering.knowledge import LANGUAGES, Entry, KnowledgeBase
 from bot.answering.language import LanguageGuess, detect_language, vocabulary_lexicon
 from bot.answering.matcher import (
     Candidate,
@@ -44,10 +44,16 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A follow-up is short: at most this many content words of its own.
 FOLLOW_UP_WORDS = 3
 # Words that open a message continuing the conversation ("et pour les étudiants ?").
-CONTINUATIONS = frozenset("et and und also aussi auch sinon what about".split())
+CONTINUATIONS = frozenset("et and und also aussi auch sinon".split()) | {"what about", "how about"}
+# ...and, after a continuation, words that point back at what came before ("et pour les
+# étudiants ?", "and for students?", "what about it?"): with nothing before, say more.
+POINTING_BACK = frozenset("pour for fur avec with mit sans without ohne ca it es das that".split())
 QUESTION_WORD_TOKENS = frozenset(QUESTION_WORDS.values())
 # ...and it stands on its own (no subject added) when answered with this much explained.
 FOLLOW_UP_STANDS_ALONE = 0.8
+# A short question answered both alone and with the subject: the subject's answer wins unless
+# the other scores this much more.
+FOLLOW_UP_MARGIN = 5.0
 # A question without content words is about the assistant when this close to one of its
 # entry's variants (rapidfuzz ratio, 0-100).
 VAGUE_SIMILARITY = 60.0
@@ -96,6 +102,16 @@ CONTEXT_NAMES = frozenset(
 # Where users are, in the tokens of a question (`text.tokens`): the FAQ's places and the
 # neighbour countries' shared tokens.
 PLACE_WORDS = CONTEXT_NAMES - {"ich", "i"} | {"sud", "qgermany", "qswitzerland"}
+
+
+def points_back(question: str) -> bool:
+    """Whether a question opens by pointing back at what came before ("et pour les
+    étudiants ?", "und für Studenten?", "what about it?")."""
+    opening = words_of(question)[:3]
+    for size in (2, 1):
+        if " ".join(opening[:size]) in CONTINUATIONS:
+            return len(opening) > size and opening[size] in POINTING_BACK
+    return False
 
 
 def names_in(text: str) -> set[str]:
@@ -307,6 +323,12 @@ class Engine:
             language if language in LANGUAGES else self.detect(question, default_language).language
         )
         decision = self._decide(question, lang, state)
+        if state and state.status == CLARIFY and state.pending and decision.status != SMALLTALK:
+            # Asked to say more, the user did: the two messages are one question ("et pour les
+            # étudiants ?", "pour KMØ je veux dire").
+            said_more = self._decide(f"{state.pending} {question}", lang, None)
+            if said_more.status in (ANSWER, GAP):
+                return replace(said_more, question=question)
         if decision.status in (SUGGEST, ESCALATE):
             asked = asked_sentence(question)
             if asked is not None:
@@ -339,6 +361,9 @@ class Engine:
         subject = state.entries[0] if state and state.entries else None
         if subject not in self.kb.entries:
             subject = None
+        if subject is None and len(content) <= 1 and points_back(question):
+            # "et pour les étudiants ?" with nothing before: for students, in what?
+            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
         if not content and self.is_vague_question(question):
             # "what can you do?", "tu sers à quoi ?": what the assistant knows.
             entry = self.kb.entries[self.vague_entry]
@@ -360,8 +385,10 @@ class Engine:
                     tuple(self.entries_only(candidates)),
                     off_topic_text(lang),
                 )
-        opening = words_of(question)[:1]
-        continues = bool(opening) and opening[0] in CONTINUATIONS
+        opening = words_of(question)[:3]
+        continues = bool(opening) and (
+            opening[0] in CONTINUATIONS or " ".join(opening[:2]) in CONTINUATIONS
+        )
         asks = (
             bool(content)
             or continues
@@ -418,6 +445,10 @@ class Engine:
         """`matcher.match` on this knowledge base: entries and gap questions, best first."""
         return match(self.index, words, limit=limit + 2 if self._gap_of else limit)
 
+    def entry_of(self, faq_id: str) -> Entry:
+        """The entry of a match's id: the entry itself, or the subject of gap questions."""
+        return self.kb.entries[self._gap_of.get(faq_id, faq_id)]
+
     def entries_only(self, candidates: list[Candidate]) -> list[Candidate]:
         """The candidates that are entries (a decision shows and stores only those)."""
         if not self._gap_of:
@@ -447,7 +478,7 @@ class Engine:
                 in_topic = sum(
                     1
                     for v in index.postings.get(word, ())
-                    if self.kb.entries[index.variant_entry[v]].topic == topic_id
+                    if self.entry_of(index.variant_entry[v]).topic == topic_id
                 )
                 key = (in_topic, index.idf.get(word, 0.0))
                 if in_topic and key > best_key:
@@ -479,13 +510,9 @@ class Engine:
         without the subject), unless it `continues` the conversation ("et pour les
         étudiants ?") and the topic answers it; `standalone` False: nothing but question words,
         it never stands on its own."""
-        stands_alone = False
-        if standalone:
-            alone = self.match(words)
-            status, _ = classify(alone, self.thresholds, asks_out_of_scope(self.index, words))
-            stands_alone = status == ANSWER and alone[0].explained >= FOLLOW_UP_STANDS_ALONE
-            if stands_alone and not continues:
-                return None
+        alone = self.match(words) if standalone else []
+        alone_status = classify(alone, self.thresholds, asks_out_of_scope(self.index, words))[0]
+        stands_alone = alone_status == ANSWER and alone[0].explained >= FOLLOW_UP_STANDS_ALONE
         topic_id = self.kb.entries[subject].topic
         topic = self.kb.topic(topic_id)
         subject_word = self.subject_word(topic_id)
@@ -493,11 +520,41 @@ class Engine:
         in_topic = [
             c
             for c in self.match(joined, limit=2 * MAX_SUGGESTIONS + 4)
-            if self.kb.entries[self._gap_of.get(c.faq_id, c.faq_id)].topic == topic_id
+            if self.entry_of(c.faq_id).topic == topic_id
         ]
         decision = self._decide_words(question, joined, lang, in_topic)
         if decision.status in (ANSWER, GAP):
-            return replace(decision, follows=subject)
+            # "ça ouvre quand ?" after FORMLAB is about the training topic, even though "KMØ
+            # ouvre quand ?" matches it too: the subject wins unless the question alone is
+            # clearly better answered elsewhere.
+            if alone_status != ANSWER or continues or decision.faq_id == alone[0].faq_id:
+                return replace(decision, follows=subject)
+            if in_topic[0].score >= alone[0].score - FOLLOW_UP_MARGIN:
+                return replace(decision, follows=subject)
+            return None
+        if alone_status == ANSWER:
+            return None
+        # "sur combien de temps ?" after the job losses: asked about the entry just shown.
+        again = self.entries_only(in_topic)[:1]
+        if (
+            again
+            and again[0].faq_id == subject
+            and again[0].score >= self.thresholds.suggest
+            and again[0].explained >= self.thresholds.min_explained
+            and not asks_out_of_scope(self.index, words)
+        ):
+            entry = self.kb.entries[subject]
+            return Decision(
+                question,
+                ANSWER,
+                lang,
+                subject,
+                again[0].score,
+                (),
+                tuple(self.entries_only(in_topic)),
+                entry.answers[lang],
+                follows=subject,
+            )
         if stands_alone:
             return None
         in_topic = self.entries_only(in_topic)
@@ -530,7 +587,7 @@ class Engine:
         if candidates and candidates[0].faq_id in self._gap_of:
             if classify(candidates, self.thresholds)[0] == ANSWER:
                 # What the FAQ is known not to hold about a subject: a gap on that subject.
-                entry = self.kb.entries[self._gap_of[candidates[0].faq_id]]
+                entry = self.entry_of(candidates[0].faq_id)
                 real = self.entries_only(candidates)
                 offered = [c for c in real if c.faq_id == entry.id] or [
                     replace(candidates[0], faq_id=entry.id)
