@@ -49,8 +49,6 @@ CONTINUATIONS = frozenset("et and und also aussi auch sinon".split()) | {"what a
 # étudiants ?", "and for students?", "what about it?"): with nothing before, say more.
 POINTING_BACK = frozenset("pour for fur avec with mit sans without ohne ca it es das that".split())
 QUESTION_WORD_TOKENS = frozenset(QUESTION_WORDS.values())
-# ...and it stands on its own (no subject added) when answered with this much explained.
-FOLLOW_UP_STANDS_ALONE = 0.8
 # A short question answered both alone and with the subject: the subject's answer wins unless
 # the other scores this much more.
 FOLLOW_UP_MARGIN = 5.0
@@ -398,9 +396,7 @@ class Engine:
         if not asks:  # "non", "hmm": nothing to answer, with or without a subject
             return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
-            follow_up = self.follow_up(
-                question, words, lang, subject, standalone=bool(content), continues=continues
-            )
+            follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if follow_up is not None:
                 return follow_up
         return self._decide_words(question, words, lang, candidates)
@@ -502,17 +498,15 @@ class Engine:
         subject: str,
         *,
         standalone: bool,
-        continues: bool = False,
     ) -> Decision | None:
         """A short question read with the subject of the entry last shown: its topic's
         `subject_word` joins the question's words, and only that topic's entries may answer.
-        None when the question stands on its own (content words answered with confidence
-        without the subject), unless it `continues` the conversation ("et pour les
-        étudiants ?") and the topic answers it; `standalone` False: nothing but question words,
-        it never stands on its own."""
+        None when the question, alone, is answered elsewhere with clearly more confidence
+        ("et le Sud Alsace, il est dedans ?" after the 136 territories), or is answered alone
+        and not in the topic; `standalone` False: nothing but question words, it is never
+        answered alone."""
         alone = self.match(words) if standalone else []
         alone_status = classify(alone, self.thresholds, asks_out_of_scope(self.index, words))[0]
-        stands_alone = alone_status == ANSWER and alone[0].explained >= FOLLOW_UP_STANDS_ALONE
         topic_id = self.kb.entries[subject].topic
         topic = self.kb.topic(topic_id)
         subject_word = self.subject_word(topic_id)
@@ -527,7 +521,7 @@ class Engine:
             # "ça ouvre quand ?" after FORMLAB is about the training topic, even though "KMØ
             # ouvre quand ?" matches it too: the subject wins unless the question alone is
             # clearly better answered elsewhere.
-            if alone_status != ANSWER or continues or decision.faq_id == alone[0].faq_id:
+            if alone_status != ANSWER or decision.faq_id == alone[0].faq_id:
                 return replace(decision, follows=subject)
             if in_topic[0].score >= alone[0].score - FOLLOW_UP_MARGIN:
                 return replace(decision, follows=subject)
@@ -555,8 +549,6 @@ class Engine:
                 entry.answers[lang],
                 follows=subject,
             )
-        if stands_alone:
-            return None
         in_topic = self.entries_only(in_topic)
         entries = [c for c in in_topic if c.faq_id != subject][:MAX_SUGGESTIONS] or in_topic[:1]
         if not entries:
