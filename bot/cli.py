@@ -322,6 +322,8 @@ class TerminalChat:
                 self.offer("", [("entry", entry.id, entry.title(decision.language))])
             elif decision.status in (OFF_TOPIC, CLARIFY) or decision.kind == "help":
                 self.show_topics()
+            if decision.status == OFF_TOPIC:  # as the bot's "Ask the team" under the topics
+                self.write(_("(Here: /ask followed by your question sends it to the team.)"))
         if decision.status in (ESCALATE, GAP):
             self.write(
                 _("Would be sent to the team:") + f" [{decision.language}] {decision.question}"

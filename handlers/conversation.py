@@ -229,7 +229,10 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         entry = kb.entries[decision.faq_id]
         markup = keyboards.gap_keyboard(entry, language, question_id, offer_default)
         await send_html(update, context, escape(decision.text), markup)
-    elif decision.status in (OFF_TOPIC, CLARIFY):
+    elif decision.status == OFF_TOPIC:
+        markup = keyboards.off_topic_keyboard(kb, language, question_id)
+        await send_html(update, context, escape(decision.text), markup)
+    elif decision.status == CLARIFY:
         await send_html(
             update, context, escape(decision.text), keyboards.topics_keyboard(kb, language)
         )

@@ -119,6 +119,15 @@ def topics_keyboard(kb: KnowledgeBase, language: str) -> InlineKeyboardMarkup:
     return _markup([[_button(t.names[language], callbacks.topic(t.id))] for t in kb.topics])
 
 
+def off_topic_keyboard(
+    kb: KnowledgeBase, language: str, question_id: int | None = None
+) -> InlineKeyboardMarkup:
+    """The topics, and "Ask the team" last: a question judged outside the programme may
+    still be one for the team, and must not be lost."""
+    rows = [[_button(t.names[language], callbacks.topic(t.id))] for t in kb.topics]
+    return _markup([*rows, _ask_row(language, question_id)])
+
+
 def topic_keyboard(kb: KnowledgeBase, topic: Topic, language: str) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
     rows = [
