@@ -363,3 +363,24 @@ def test_a_short_question_after_an_answer_is_read_in_its_subject_first():
     # "KMØ ouvre quand ?" is a question of the FAQ too, but the talk is of training
     turn = take_turn(engine(), "ça ouvre quand ?", turn.state, "fr", 1_010.0)
     assert engine().kb.entries[turn.decision.faq_id].topic == "training"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Ich suche einen Psychologie Studiengang in Deutschland", "de"),
+        ("je cherche un appartement à Bâle", "fr"),
+        ("best beer in Basel?", "en"),
+    ],
+)
+def test_where_the_user_is_does_not_make_an_off_topic_question_the_programme_s(text, language):
+    assert engine().decide(text, language).status == OFF_TOPIC
+
+
+def test_how_long_the_user_has_been_looking_is_context_not_a_month_asked():
+    decision = engine().decide(
+        "je suis demandeur d'emploi depuis huit mois, les formations de la Maison de "
+        "l'Industrie sont pour qui ?",
+        "fr",
+    )
+    assert decision.status != GAP

@@ -39,6 +39,13 @@ STATUSES = (ANSWER, SUGGEST, ESCALATE, SMALLTALK, GAP, OFF_TOPIC, CLARIFY)
 MAX_SUGGESTIONS = 3
 # What joins two questions in one message.
 COMPOUND = re.compile(r"\s(?:and|et|und|&)\s", re.IGNORECASE)
+# A duration the user tells of themselves ("depuis six mois", "seit 2 Monaten", "for a year"),
+# in folded text.
+DURATION = re.compile(
+    r"\b(?:\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|ein|einem|einen|zwei|drei|"
+    r"vier|funf|fuenf|sechs|sieben|acht|neun|zehn|a|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|several|plusieurs|mehreren|paar)\s+(?:mois|monat|monate|monaten|month|months)\b"
+)
 # Where a sentence ends, inside a message of several.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A follow-up is short: at most this many content words of its own.
@@ -97,9 +104,12 @@ CONTEXT_NAMES = frozenset(
 )
 
 
-# Where users are, in the tokens of a question (`text.tokens`): the FAQ's places and the
-# neighbour countries' shared tokens.
-PLACE_WORDS = CONTEXT_NAMES - {"ich", "i"} | {"sud", "qgermany", "qswitzerland"}
+# Where users are, in the tokens of a question (`text.tokens`): the towns and the neighbour
+# countries' shared tokens; not (Sud) Alsace, the programme's own territory.
+PLACE_WORDS = CONTEXT_NAMES - {"ich", "i", "alsace", "haut", "rhin", "bas"} | {
+    "qgermany",
+    "qswitzerland",
+}
 
 
 def points_back(question: str) -> bool:
@@ -353,8 +363,9 @@ class Engine:
         if kind:
             text = smalltalk_text(kind, lang)
             return Decision(question, SMALLTALK, lang, None, 0.0, (), (), text, kind=kind)
-        # once: matching and the rules share it; what users write as the FAQ says it
-        words = tokens(self.in_faq_words(question), self.index.stopwords)
+        # once: matching and the rules share it; what users write as the FAQ says it, without
+        # how long the user has been something ("au chômage depuis six mois": not a month asked)
+        words = tokens(DURATION.sub(" ", self.in_faq_words(question)), self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
         if subject not in self.kb.entries:
@@ -369,10 +380,11 @@ class Engine:
         if not content and subject is None:
             # "et c'était quand ?", "non", "et ça ?" with nothing before: say more.
             return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
-        candidates = None
         if content & OFF_TOPIC_CUES or self.only_places_and_unknown(content, words):
-            candidates = self.match(words)
-            if not candidates or classify(candidates, self.thresholds)[0] != ANSWER:
+            # where the user is does not make a psychology degree in Freiburg about KMØ's
+            # cross-border welcome: only the other words may make it the programme's
+            topical = self.match([w for w in words if w not in PLACE_WORDS])
+            if not topical or classify(topical, self.thresholds)[0] != ANSWER:
                 return Decision(
                     question,
                     OFF_TOPIC,
@@ -380,7 +392,7 @@ class Engine:
                     None,
                     0.0,
                     (),
-                    tuple(self.entries_only(candidates)),
+                    tuple(self.entries_only(topical)),
                     off_topic_text(lang),
                 )
         opening = words_of(question)[:3]
@@ -399,7 +411,7 @@ class Engine:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if follow_up is not None:
                 return follow_up
-        return self._decide_words(question, words, lang, candidates)
+        return self._decide_words(question, words, lang)
 
     def compound(
         self, question: str, lang: str, state: DialogueState | None

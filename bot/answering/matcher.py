@@ -55,8 +55,9 @@ class MatchSettings:
 
 # Words that mark a request the article never answers: prices, hours, deadlines, contacts,
 # jobs. Words the FAQ itself uses in another sense stay out ("s'adresse", "ouvert aux
-# entreprises", "salariés", "candidaté", "number of visitors"). A question holding one is
-# never answered with confidence: "how much does FORMLAB cost" is not "what is FORMLAB".
+# entreprises", "salariés", "candidaté", "number of visitors", "sur un même site"). A question
+# holding one is never answered with confidence: "how much does FORMLAB cost" is not "what
+# is FORMLAB".
 OUT_OF_SCOPE_CUES = frozenset(
     """
     prix tarif tarifs cout couts coute coutent payant gratuit gratuite frais horaire horaires
@@ -65,7 +66,7 @@ OUT_OF_SCOPE_CUES = frozenset(
     parking salaire salaires stage stages embauche demain prochain prochaine prochaines meteo
     tel numero lister auflisten adherer adhesion mitmachen bewerben bewerbe bewerbung
     candidater exposant exposants aussteller exhibitor exhibitors directeur direktor director
-    site website webseite internet mois monat month exactement exakt genau exact inscris
+    website webseite internet web mois monat month exactement exakt genau exact inscris
     inscrit melde anrufen appeler call adress signup
     preis preise kosten kostet kostenlos gebuhr gebuhren offnungszeiten geoffnet offnet
     geschlossen uhr uhrzeit frist fristen anmeldung anmelden antrag formular zuschuss
