@@ -384,3 +384,22 @@ def test_how_long_the_user_has_been_looking_is_context_not_a_month_asked():
         "fr",
     )
     assert decision.status != GAP
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "language"),
+    [
+        ("Qu'est-ce que FORMLAB ?", "et ça coûte combien ?", "fr"),
+        ("Was ist FORMLAB?", "und wie melde ich mich an?", "de"),
+        ("What is FORMLAB?", "how do I register?", "en"),
+    ],
+)
+def test_asking_after_an_answer_for_what_the_faq_never_holds_is_a_gap_on_it(
+    first, then, language
+):
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), first, DialogueState(), language, 1_000.0)
+    turn = take_turn(engine(), then, turn.state, language, 1_010.0)
+    assert (turn.decision.status, turn.decision.faq_id) == (GAP, "training-formlab")
+    assert [c.faq_id for c in turn.decision.suggestions] == ["training-formlab"]

@@ -540,6 +540,21 @@ class Engine:
             return None
         if alone_status == ANSWER:
             return None
+        if asks_out_of_scope(self.index, words):
+            # "comment je m'inscris ?", "how much is it?" after an answer: what the FAQ never
+            # holds, about the subject just shown.
+            entry = self.kb.entries[subject]
+            return Decision(
+                question,
+                GAP,
+                lang,
+                subject,
+                0.0,
+                (Candidate(subject, 0.0, entry.title(lang), lang),),
+                tuple(self.entries_only(in_topic)),
+                gap_text(lang, entry.title(lang)),
+                follows=subject,
+            )
         # "sur combien de temps ?" after the job losses: asked about the entry just shown.
         again = self.entries_only(in_topic)[:1]
         if (

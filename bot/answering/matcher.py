@@ -74,7 +74,7 @@ OUT_OF_SCOPE_CUES = frozenset(
     stellenangebote praktikum morgen nachste nachsten wetter parkplatz parkplatze eintritt
     beitrag beitrage mitgliedsbeitrag cotisation membership
     price prices cost costs fee fees hours opening deadline deadlines registration enrol
-    enroll subsidy subsidies grant grants phone telephone email parking salary vacancy
+    enroll register sign subsidy subsidies grant grants phone telephone email parking salary vacancy
     vacancies internship tomorrow weather next ticket tickets address addresses
     """.split()
 )
