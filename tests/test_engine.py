@@ -394,12 +394,25 @@ def test_how_long_the_user_has_been_looking_is_context_not_a_month_asked():
         ("What is FORMLAB?", "how do I register?", "en"),
     ],
 )
-def test_asking_after_an_answer_for_what_the_faq_never_holds_is_a_gap_on_it(
-    first, then, language
-):
+def test_asking_after_an_answer_for_what_the_faq_never_holds_is_a_gap_on_it(first, then, language):
     from bot.answering.conversation import take_turn
 
     turn = take_turn(engine(), first, DialogueState(), language, 1_000.0)
     turn = take_turn(engine(), then, turn.state, language, 1_010.0)
     assert (turn.decision.status, turn.decision.faq_id) == (GAP, "training-formlab")
     assert [c.faq_id for c in turn.decision.suggestions] == ["training-formlab"]
+
+
+def test_since_when_asks_when_in_every_language_and_follows_the_subject():
+    from bot.answering.conversation import take_turn
+
+    assert tokens("since when?", STOPWORDS) == tokens("depuis quand ?", STOPWORDS) == ["qwhen"]
+    assert tokens("seit wann?", STOPWORDS) == ["qwhen"]
+    turn = take_turn(engine(), "Who is part of Campus Industrie 4.0?", DialogueState(), "en", 1e3)
+    turn = take_turn(engine(), "since when?", turn.state, "en", 1_010.0)
+    assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "campus-what")
+
+
+def test_the_vocabulary_meets_its_words_inflected():
+    decision = engine().decide("Wie viele Gemeindeverbänden hat das Südelsass?", "de")
+    assert (decision.status, decision.faq_id) == (ANSWER, "sudalsace-selected")

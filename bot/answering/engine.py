@@ -112,6 +112,21 @@ PLACE_WORDS = CONTEXT_NAMES - {"ich", "i", "alsace", "haut", "rhin", "bas"} | {
 }
 
 
+# Endings a word takes in German (and English plurals): "Gemeindeverbänden", "Kommunen".
+INFLECTIONS = ("n", "en", "s", "es", "e")
+
+
+def inflected(synonyms: dict[str, str]) -> dict[str, str]:
+    """The vocabulary with the inflected forms of its single words ("gemeindeverbaenden" for
+    "gemeindeverbaende"); what staff wrote wins over a form worked out."""
+    forms = dict(synonyms)
+    for written, term in synonyms.items():
+        if " " not in written and len(written) >= 5:
+            for ending in INFLECTIONS:
+                forms.setdefault(written + ending, term)
+    return forms
+
+
 def points_back(question: str) -> bool:
     """Whether a question opens by pointing back at what came before ("et pour les
     étudiants ?", "und für Studenten?", "what about it?")."""
@@ -268,7 +283,8 @@ class Engine:
         # A subject's gap questions ("comment s'inscrire aux formations ?") are indexed as an
         # entry of their own, GAP_PREFIX + the subject's id: the closest, they make a gap.
         self._gap_of = {GAP_PREFIX + entry_id: entry_id for entry_id in self.kb.gaps}
-        self._synonyms_longest_first = sorted(self.kb.synonyms, key=len, reverse=True)
+        self._synonyms = inflected(self.kb.synonyms)
+        self._synonyms_longest_first = sorted(self._synonyms, key=len, reverse=True)
         # Gap questions are written in users' words: read as users' questions are.
         self.index: MatchIndex = build_index(
             chain(
@@ -466,12 +482,12 @@ class Engine:
     def in_faq_words(self, question: str) -> str:
         """The question with the words users write replaced by the FAQ's own (the vocabulary
         of `faq/vocabulary.yaml`: "Technologiezentrum" -> "centre technologique"), folded."""
-        if not self.kb.synonyms:
+        if not self._synonyms:
             return question
         folded = " " + " ".join(fold(question).split()) + " "
         for written in self._synonyms_longest_first:
             if f" {written} " in folded:
-                folded = folded.replace(f" {written} ", f" {self.kb.synonyms[written]} ")
+                folded = folded.replace(f" {written} ", f" {self._synonyms[written]} ")
         return folded.strip()
 
     def subject_word(self, topic_id: str) -> str | None:

@@ -86,7 +86,28 @@ def words(text: str) -> list[str]:
 
 # "How many", "when", "who", "why" are generic alone, but they tell a count from a
 # definition: the three languages' question words become one shared token each.
-_QUESTION_PHRASES = re.compile(r"\b(?:wie\s+viele?|how\s+(?:many|much))\b")
+# "Since when" and "how long" ask when something began, as "depuis quand" and "seit wann" do.
+_QUESTION_PHRASES = re.compile(
+    r"\b(?:wie\s+viele?n?|how\s+(?:many|much)|since\s+when|how\s+long|depuis\s+quand|"
+    r"seit\s+wann)\b"
+)
+_PHRASE_WORD = {
+    "wie": "wieviel",
+    "how": "howmany",
+    "since": "when",
+    "depuis": "quand",
+    "seit": "wann",
+}
+_PHRASE_HINTS = ("wie", "how", "since", "depuis", "seit")
+
+
+def _question_phrase(m: re.Match) -> str:
+    first, _, rest = m[0].partition(" ")
+    if first == "how" and rest.strip() == "long":
+        return "when"
+    return _PHRASE_WORD[first]
+
+
 QUESTION_WORDS = {
     "combien": "qcount",
     "wieviel": "qcount",
@@ -136,8 +157,8 @@ def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
 
 def folded_tokens(folded: str, stopwords: frozenset[str]) -> list[str]:
     """`tokens` of a text that is already folded (indexing folds each variant once)."""
-    if "wie" in folded or "how" in folded:
-        folded = _QUESTION_PHRASES.sub(lambda m: "howmany" if "ow" in m[0] else "wieviel", folded)
+    if any(hint in folded for hint in _PHRASE_HINTS):
+        folded = _QUESTION_PHRASES.sub(_question_phrase, folded)
     return [t for w in folded.split() if (t := token_of(w, stopwords))]
 
 
@@ -163,7 +184,7 @@ class TokenCache(dict):
 
     def token_set(self, folded: str) -> frozenset[str]:
         """frozenset(folded_tokens(folded, stopwords)), faster."""
-        if "wie" in folded or "how" in folded:  # phrases first: the general path
+        if any(hint in folded for hint in _PHRASE_HINTS):  # phrases first: the general path
             return frozenset(folded_tokens(folded, self.stopwords))
         return frozenset(filter(None, map(self.__getitem__, folded.split())))
 
