@@ -407,7 +407,9 @@ def test_since_when_asks_when_in_every_language_and_follows_the_subject():
     from bot.answering.conversation import take_turn
 
     assert tokens("since when?", STOPWORDS) == tokens("depuis quand ?", STOPWORDS) == ["qwhen"]
-    assert tokens("seit wann?", STOPWORDS) == ["qwhen"]
+    assert tokens("seit wann?", STOPWORDS) == tokens("wie lange?", STOPWORDS) == ["qwhen"]
+    assert tokens("depuis combien de temps ?", STOPWORDS) == ["qwhen"]
+    assert tokens("combien de territoires ?", STOPWORDS) == ["qcount", "territoires"]
     turn = take_turn(engine(), "Who is part of Campus Industrie 4.0?", DialogueState(), "en", 1e3)
     turn = take_turn(engine(), "since when?", turn.state, "en", 1_010.0)
     assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "campus-what")

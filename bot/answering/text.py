@@ -86,26 +86,23 @@ def words(text: str) -> list[str]:
 
 # "How many", "when", "who", "why" are generic alone, but they tell a count from a
 # definition: the three languages' question words become one shared token each.
-# "Since when" and "how long" ask when something began, as "depuis quand" and "seit wann" do.
-_QUESTION_PHRASES = re.compile(
-    r"\b(?:wie\s+viele?n?|how\s+(?:many|much)|since\s+when|how\s+long|depuis\s+quand|"
-    r"seit\s+wann)\b"
+# Phrases that ask one thing in several words: "since when", "how long", "depuis combien de
+# temps" and "seit wie vielen Jahren" ask when something began; "wie viele", "how many" a count.
+# Each becomes the question word of its language (in `QUESTION_WORDS`), the longest first.
+_QUESTION_PHRASES = (
+    (re.compile(r"\b(?:(?:depuis\s+)?combien\s+de\s+temps|depuis\s+quand)\b"), "quand"),
+    (re.compile(r"\b(?:seit\s+wie\s+vielen?\s+jahren|wie\s+lange|seit\s+wann)\b"), "wann"),
+    (re.compile(r"\b(?:since\s+when|how\s+long|how\s+many\s+years)\b"), "when"),
+    (re.compile(r"\bwie\s+viele?n?\b"), "wieviel"),
+    (re.compile(r"\bhow\s+(?:many|much)\b"), "howmany"),
 )
-_PHRASE_WORD = {
-    "wie": "wieviel",
-    "how": "howmany",
-    "since": "when",
-    "depuis": "quand",
-    "seit": "wann",
-}
-_PHRASE_HINTS = ("wie", "how", "since", "depuis", "seit")
+_PHRASE_HINTS = ("wie", "how", "since", "depuis", "seit", "combien")
 
 
-def _question_phrase(m: re.Match) -> str:
-    first, _, rest = m[0].partition(" ")
-    if first == "how" and rest.strip() == "long":
-        return "when"
-    return _PHRASE_WORD[first]
+def _question_phrases(folded: str) -> str:
+    for phrase, word in _QUESTION_PHRASES:
+        folded = phrase.sub(word, folded)
+    return folded
 
 
 QUESTION_WORDS = {
@@ -158,7 +155,7 @@ def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
 def folded_tokens(folded: str, stopwords: frozenset[str]) -> list[str]:
     """`tokens` of a text that is already folded (indexing folds each variant once)."""
     if any(hint in folded for hint in _PHRASE_HINTS):
-        folded = _QUESTION_PHRASES.sub(_question_phrase, folded)
+        folded = _question_phrases(folded)
     return [t for w in folded.split() if (t := token_of(w, stopwords))]
 
 
@@ -236,6 +233,8 @@ STOPWORDS_DE = frozenset(
     kleinen genau insgesamt gesamt gesamte uberhaupt ueberhaupt trotzdem eigentlich bereit
     gehort gelesen erzahlt finde finden suche suchen brauche brauchen moechte mochte
     genutzt findet statt befindet stattfinden hast deine dein stecken steckt antworten antwort
+    fuer ueber koennen koennte moechte moechten muessen wuerde waere waeren haette duerfen
+    daruber darueber wofuer gehoeren erklaeren erzaehlt gruesse
     """.split()
 )
 STOPWORDS_EN = frozenset(
