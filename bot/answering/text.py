@@ -87,10 +87,11 @@ def words(text: str) -> list[str]:
 # "How many", "when", "who", "why" are generic alone, but they tell a count from a
 # definition: the three languages' question words become one shared token each.
 # Phrases that ask one thing in several words: "since when", "how long", "depuis combien de
-# temps" and "seit wie vielen Jahren" ask when something began; "wie viele", "how many" a count.
+# temps" and "seit wie vielen Jahren" ask when something began ("sur combien de temps" asks a
+# duration: not one of them); "wie viele", "how many" a count.
 # Each becomes the question word of its language (in `QUESTION_WORDS`), the longest first.
 _QUESTION_PHRASES = (
-    (re.compile(r"\b(?:(?:depuis\s+)?combien\s+de\s+temps|depuis\s+quand)\b"), "quand"),
+    (re.compile(r"\b(?:(?:depuis|fait)\s+combien\s+de\s+temps|depuis\s+quand)\b"), "quand"),
     (re.compile(r"\b(?:seit\s+wie\s+vielen?\s+jahren|wie\s+lange|seit\s+wann)\b"), "wann"),
     (re.compile(r"\b(?:since\s+when|how\s+long|how\s+many\s+years)\b"), "when"),
     (re.compile(r"\bwie\s+viele?n?\b"), "wieviel"),
