@@ -418,3 +418,9 @@ def test_since_when_asks_when_in_every_language_and_follows_the_subject():
 def test_the_vocabulary_meets_its_words_inflected():
     decision = engine().decide("Wie viele Gemeindeverbänden hat das Südelsass?", "de")
     assert (decision.status, decision.faq_id) == (ANSWER, "sudalsace-selected")
+
+
+def test_one_wrong_letter_in_a_six_letter_word_is_a_typo():
+    assert engine().index.neighbours("maizon")[0][0] == "maison"
+    assert engine().index.neighbours("fromlab")[0][0] == "formlab"
+    assert not engine().index.neighbours("pmx")  # short words still match exactly

@@ -29,6 +29,8 @@ class MatchSettings:
 
     # A question word meets a vocabulary word when fuzz.ratio reaches this (0-100).
     typo_cutoff: float = 84.0
+    # From this many letters, one wrong letter is a typo whatever `typo_cutoff` says.
+    one_typo_from: int = 6
     # Words this short must match exactly ("pme" is not "pmi").
     exact_below: int = 4
     # Shortest part of a compound word looked up on its own, and the discount of such a match.
@@ -148,6 +150,13 @@ class MatchIndex:
         """Forget cached look-ups (benchmarks measure questions with unseen words)."""
         self._near.clear()
 
+    def cutoff(self, length: int) -> float:
+        """The similarity a word of `length` letters needs: `typo_cutoff`, but one wrong
+        letter always passes from `one_typo_from` letters ("maizon" is "maison": 83.3)."""
+        if length >= self.settings.one_typo_from:
+            return min(self.settings.typo_cutoff, 100.0 * (length - 1) / length - 0.01)
+        return self.settings.typo_cutoff
+
     def _neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
         """Vocabulary words close to `word`, with a similarity from 0 to 1."""
         if len(word) < self.settings.exact_below or word.isdigit():
@@ -159,7 +168,7 @@ class MatchIndex:
             word,
             pool,
             scorer=fuzz.ratio,
-            score_cutoff=self.settings.typo_cutoff,
+            score_cutoff=self.cutoff(len(word)),
             limit=self.settings.neighbours,
         )
         near = tuple((w, 1.0 if w == word else score / 100.0) for w, score, _ in found)
