@@ -424,3 +424,9 @@ def test_one_wrong_letter_in_a_six_letter_word_is_a_typo():
     assert engine().index.neighbours("maizon")[0][0] == "maison"
     assert engine().index.neighbours("fromlab")[0][0] == "formlab"
     assert not engine().index.neighbours("pmx")  # short words still match exactly
+
+
+def test_a_pasted_run_of_letters_is_no_word_and_breaks_nothing():
+    # split as a compound, 4,500 letters of "industrie" once went 500 calls deep
+    decision = engine().decide("industrie" * 500, "fr")
+    assert decision.status in (ESCALATE, SUGGEST, CLARIFY)

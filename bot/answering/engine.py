@@ -18,6 +18,7 @@ from bot.answering.dialogue import DialogueState
 from bot.answering.knowledge import LANGUAGES, Entry, KnowledgeBase
 from bot.answering.language import LanguageGuess, detect_language, vocabulary_lexicon
 from bot.answering.matcher import (
+    OFF_TOPIC_CUES,
     Candidate,
     MatchIndex,
     MatchSettings,
@@ -190,31 +191,6 @@ _SMALLTALK_FILLER = frozenset(
     "vielmals trotzdem anyway tout".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
-
-# Subjects the programme has nothing to do with: asked about, the assistant says what it covers
-# rather than offer random entries ("the weather" is not "What is m2A?").
-OFF_TOPIC_CUES = frozenset(
-    """
-    meteo pluie neige blague blagues humour foot football rugby tennis recette recettes cuisine
-    cinema film films serie horoscope musique chanson vacances plage restaurant pizza
-    wetter regen schnee witz witze fussball fussballweltmeister rezept rezepte kochen kino
-    horoskop musik lied urlaub strand pizza
-    weather rain snow joke jokes funny soccer football rugby recipe recipes cooking movie movies
-    cinema horoscope music song holiday holidays beach restaurant cake bake chocolate gateau
-    chocolat kuchen backen schokolade calories kalorien impots steuer steuererklarung tax taxes
-    netflix serie series capitale hauptstadt capital vol vols flug fluge flight flights guitare
-    gitarre guitar poeme gedicht poem randonnee wandern hiking champions meister forfait
-    handyvertrag hausaufgaben homework devoirs mba carbonara noel weihnachtsmarkt christmas
-    vomit vomir malade maladie medecin docteur pharmacie krank arzt apotheke sick doctor
-    pharmacy veterinaire tierarzt vet chien hund dog katze cat convertir conversion umrechnen
-    rechne convert exchange wechselkurs taux usa amerique amerika america trump macron
-    election elections wahl resto manger diner dejeuner essen mittagessen lunch dinner eat
-    biere bier beer fc sc match spiel gespielt joue played game score gagne gewonnen won
-    licence droit jura law psychologie psychology medecine medizin medicine sante gesundheit
-    health hotel hotels unterkunft logement wohnung apartment appartement miete loyer rent
-    """.split()
-)
-
 
 # What tells a subject's gap questions apart in the match index (entry ids never hold it).
 GAP_PREFIX = "gap:"

@@ -31,6 +31,9 @@ class MatchSettings:
     typo_cutoff: float = 84.0
     # From this many letters, one wrong letter is a typo whatever `typo_cutoff` says.
     one_typo_from: int = 6
+    # Words longer than this are no words (a link, a paste, a key held down): matched exactly
+    # only, which also bounds the splitting of compounds.
+    longest_word: int = 40
     # Words this short must match exactly ("pme" is not "pmi").
     exact_below: int = 4
     # Shortest part of a compound word looked up on its own, and the discount of such a match.
@@ -45,7 +48,9 @@ class MatchSettings:
     # Weight of a question word that meets nothing in the FAQ: context ("my company in Basel")
     # more often than subject.
     unknown_weight: float = 1.0
-    # Weight of a word that says the question asks what the FAQ never holds (price, hours…).
+    # Weight of a word that says the question asks what the FAQ never holds (price, hours…),
+    # or asks of something else than the programme (the weather, a series) when the FAQ does
+    # not use it: what the FAQ cannot explain weighs, so nothing answers it with confidence.
     out_of_scope_weight: float = 4.0
     # Years are facts ("2018", "2020"): asking about another year is asking another question.
     number_factor: float = 2.0
@@ -78,6 +83,31 @@ OUT_OF_SCOPE_CUES = frozenset(
     price prices cost costs fee fees hours opening deadline deadlines registration enrol
     enroll register sign subsidy subsidies grant grants phone telephone email parking salary vacancy
     vacancies internship tomorrow weather next ticket tickets address addresses
+    """.split()
+)
+
+
+# Subjects the programme has nothing to do with: asked about, the assistant says what it covers
+# rather than offer random entries ("the weather" is not "What is m2A?").
+OFF_TOPIC_CUES = frozenset(
+    """
+    meteo pluie neige blague blagues humour foot football rugby tennis recette recettes cuisine
+    cinema film films serie horoscope musique chanson vacances plage restaurant pizza
+    wetter regen schnee witz witze fussball fussballweltmeister rezept rezepte kochen kino
+    horoskop musik lied urlaub strand pizza
+    weather rain snow joke jokes funny soccer football rugby recipe recipes cooking movie movies
+    cinema horoscope music song holiday holidays beach restaurant cake bake chocolate gateau
+    chocolat kuchen backen schokolade calories kalorien impots steuer steuererklarung tax taxes
+    netflix serie series capitale hauptstadt capital vol vols flug fluge flight flights guitare
+    gitarre guitar poeme gedicht poem randonnee wandern hiking champions meister forfait
+    handyvertrag hausaufgaben homework devoirs mba carbonara noel weihnachtsmarkt christmas
+    vomit vomir malade maladie medecin docteur pharmacie krank arzt apotheke sick doctor
+    pharmacy veterinaire tierarzt vet chien hund dog katze cat convertir conversion umrechnen
+    rechne convert exchange wechselkurs taux usa amerique amerika america trump macron
+    election elections wahl resto manger diner dejeuner essen mittagessen lunch dinner eat
+    biere bier beer fc sc match spiel gespielt joue played game score gagne gewonnen won
+    licence droit jura law psychologie psychology medecine medizin medicine sante gesundheit
+    health hotel hotels unterkunft logement wohnung apartment appartement miete loyer rent
     """.split()
 )
 
@@ -159,7 +189,11 @@ class MatchIndex:
 
     def _neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
         """Vocabulary words close to `word`, with a similarity from 0 to 1."""
-        if len(word) < self.settings.exact_below or word.isdigit():
+        if (
+            len(word) < self.settings.exact_below
+            or len(word) > self.settings.longest_word
+            or word.isdigit()
+        ):
             return ((word, 1.0),) if word in self.idf else ()
         pool: list[str] = []
         for length in range(len(word) - 2, len(word) + 3):
@@ -248,7 +282,9 @@ def question_weights(index: MatchIndex, words: Sequence[str]) -> dict[str, float
     """Each content word of the question (`text.tokens`) with the weight it carries."""
     weights: dict[str, float] = {}
     for word in words:
-        if is_out_of_scope_cue(word, index.out_of_scope):
+        if is_out_of_scope_cue(word, index.out_of_scope) or (
+            word in OFF_TOPIC_CUES and word not in index.idf
+        ):
             weights[word] = index.settings.out_of_scope_weight
             continue
         near = index.neighbours(word)
@@ -281,7 +317,9 @@ def match(index: MatchIndex, words: Sequence[str], limit: int = 5) -> list[Candi
     met: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
     cap = index.settings.candidate_cap
     for word in sorted(weights, key=weights.__getitem__, reverse=True):
-        if is_out_of_scope_cue(word, index.out_of_scope) and word not in index.idf:
+        if word not in index.idf and (
+            word in OFF_TOPIC_CUES or is_out_of_scope_cue(word, index.out_of_scope)
+        ):
             continue
         for vocab_word, similarity in index.neighbours(word):
             idf = index.idf[vocab_word]
