@@ -430,3 +430,10 @@ def test_a_pasted_run_of_letters_is_no_word_and_breaks_nothing():
     # split as a compound, 4,500 letters of "industrie" once went 500 calls deep
     decision = engine().decide("industrie" * 500, "fr")
     assert decision.status in (ESCALATE, SUGGEST, CLARIFY)
+
+
+def test_an_off_topic_word_in_a_question_the_faq_explains_does_not_hide_the_answer():
+    decision = engine().decide("qui a gagné la coupe du monde de foot en 2018 ?", "fr")
+    assert decision.status == OFF_TOPIC  # a year and "gagné" in a Be 4.0 question do not do
+    decision = engine().decide("je suis artiste, j'ai le droit d'aller au KMØ ?", "fr")
+    assert decision.status == ANSWER

@@ -105,6 +105,9 @@ CONTEXT_NAMES = frozenset(
 )
 
 
+# A question holding an off-topic word is still the programme's when an entry explains this
+# share of it ("le salon a gagné combien de visiteurs ?" is; the 2018 World Cup is not).
+OFF_TOPIC_ANSWER_EXPLAINED = 0.8
 # Where users are, in the tokens of a question (`text.tokens`): the towns and the neighbour
 # countries' shared tokens; not (Sud) Alsace, the programme's own territory.
 PLACE_WORDS = CONTEXT_NAMES - {"ich", "i", "alsace", "haut", "rhin", "bas"} | {
@@ -376,7 +379,11 @@ class Engine:
             # where the user is does not make a psychology degree in Freiburg about KMØ's
             # cross-border welcome: only the other words may make it the programme's
             topical = self.match([w for w in words if w not in PLACE_WORDS])
-            if not topical or classify(topical, self.thresholds)[0] != ANSWER:
+            if (
+                not topical
+                or classify(topical, self.thresholds)[0] != ANSWER
+                or topical[0].explained < OFF_TOPIC_ANSWER_EXPLAINED
+            ):
                 return Decision(
                     question,
                     OFF_TOPIC,

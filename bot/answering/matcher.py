@@ -82,6 +82,7 @@ OUT_OF_SCOPE_CUES = frozenset(
     beitrag beitrage mitgliedsbeitrag cotisation membership
     price prices cost costs fee fees hours opening deadline deadlines registration enrol
     enroll register sign subsidy subsidies grant grants phone telephone email parking salary vacancy
+    hiring hire verdient verdienen earn earns wifi wlan password passwort
     vacancies internship tomorrow weather next ticket tickets address addresses
     """.split()
 )
@@ -106,7 +107,7 @@ OFF_TOPIC_CUES = frozenset(
     rechne convert exchange wechselkurs taux usa amerique amerika america trump macron
     election elections wahl resto manger diner dejeuner essen mittagessen lunch dinner eat
     biere bier beer fc sc match spiel gespielt joue played game score gagne gewonnen won
-    licence droit jura law psychologie psychology medecine medizin medicine sante gesundheit
+    licence jura law psychologie psychology medecine medizin medicine sante gesundheit
     health hotel hotels unterkunft logement wohnung apartment appartement miete loyer rent
     """.split()
 )
