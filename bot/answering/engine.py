@@ -511,7 +511,8 @@ class Engine:
         standalone: bool,
     ) -> Decision | None:
         """A short question read with the subject of the entry last shown: its topic's
-        `subject_word` joins the question's words, and only that topic's entries may answer.
+        `subject_word` joins the question's words, and only that topic's entries, and the
+        entries the subject names as `related` (what is asked next), may answer.
         None when the question, alone, is answered elsewhere with clearly more confidence
         ("et le Sud Alsace, il est dedans ?" after the 136 territories), or is answered alone
         and not in the topic; `standalone` False: nothing but question words, it is never
@@ -522,10 +523,11 @@ class Engine:
         topic = self.kb.topic(topic_id)
         subject_word = self.subject_word(topic_id)
         joined = [*words, subject_word] if subject_word else list(words)
+        related = set(self.kb.entries[subject].related)
         in_topic = [
             c
             for c in self.match(joined, limit=2 * MAX_SUGGESTIONS + 4)
-            if self.entry_of(c.faq_id).topic == topic_id
+            if self.entry_of(c.faq_id).topic == topic_id or self.entry_of(c.faq_id).id in related
         ]
         decision = self._decide_words(question, joined, lang, in_topic)
         if decision.status in (ANSWER, GAP):
