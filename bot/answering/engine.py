@@ -449,8 +449,20 @@ class Engine:
         )
 
     def match(self, words: list[str], limit: int = MAX_SUGGESTIONS + 2) -> list[Candidate]:
-        """`matcher.match` on this knowledge base: entries and gap questions, best first."""
-        return match(self.index, words, limit=limit + 2 if self._gap_of else limit)
+        """`matcher.match` on this knowledge base: entries and gap questions, best first. An
+        entry and its own gap questions are one subject: only the closer of the two is kept,
+        so that they never make a near tie between themselves."""
+        found = match(self.index, words, limit=limit + 2 if self._gap_of else limit)
+        if not self._gap_of:
+            return found
+        seen: set[str] = set()
+        kept = []
+        for c in found:
+            subject = self._gap_of.get(c.faq_id, c.faq_id)
+            if subject not in seen:
+                seen.add(subject)
+                kept.append(c)
+        return kept
 
     def entry_of(self, faq_id: str) -> Entry:
         """The entry of a match's id: the entry itself, or the subject of gap questions."""
