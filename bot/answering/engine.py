@@ -279,6 +279,17 @@ class Engine:
             counted_as=self._gap_of,
         )
         index = self.index
+        # Words only gap questions use: the FAQ knows them as what it does not hold.
+        self._gap_only_words: frozenset[str] = frozenset()
+        if self._gap_of:
+            entries_words = frozenset().union(
+                *(
+                    words
+                    for words, faq_id in zip(index.variant_tokens, index.variant_entry, strict=True)
+                    if faq_id not in self._gap_of
+                )
+            )
+            self._gap_only_words = frozenset(index.idf) - entries_words
         folded_by_language: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
         for folded, lang in zip(index.variant_folded, index.variant_language, strict=True):
             folded_by_language[lang].append(folded)
@@ -435,16 +446,19 @@ class Engine:
         return left, right
 
     def only_places_and_unknown(self, content: set[str], words: list[str]) -> bool:
-        """Whether a question names a place and otherwise only words the FAQ does not know
-        ("il va faire beau à Mulhouse ce week-end ?"): nothing in it points at an entry, the
-        place is where the user is. Unknown words alone are not enough: the FAQ may lack the
-        words, not the subject; nor is a request the FAQ never holds ("horaires Mulhouse")."""
+        """Whether a question names a place and otherwise only words the FAQ does not know, or
+        knows from gap questions only ("il va faire beau à Mulhouse ce week-end ?"): nothing in
+        it points at an entry, the place is where the user is. Unknown words alone are not
+        enough: the FAQ may lack the words, not the subject; nor is a request the FAQ never
+        holds ("horaires Mulhouse")."""
         places = content & PLACE_WORDS
         rest = content - places
         return (
             bool(places)
             and bool(rest)
-            and not any(self.index.neighbours(w) for w in rest)
+            and not any(
+                n not in self._gap_only_words for w in rest for n, _ in self.index.neighbours(w)
+            )
             and not asks_out_of_scope(self.index, words)
         )
 
