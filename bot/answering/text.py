@@ -192,6 +192,7 @@ class TokenCache(dict):
 # a question that shares only these with an entry shares nothing with it.
 STOPWORDS_FR = frozenset(
     """
+    mien mienne miens miennes tien tienne sien sienne
     a ai aie aient aies ait alors as au aucun aussi autre aux avec avais avait avant avez avoir
     avons bon c ca car ce cela celle celles celui ces cet cette ceux chaque chez ci comme comment
     d dans de des du donc dont du elle elles en encore es est et etaient etait etant ete etes etre
