@@ -13,7 +13,7 @@ from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 EVAL = Path(__file__).parent / "data" / "eval.yaml"
 IN_SCOPE_FLOOR = 0.92
-OUT_OF_SCOPE_FLOOR = 0.90
+OUT_OF_SCOPE_FLOOR = 0.97
 LANGUAGE_FLOOR = 0.97
 
 
