@@ -314,38 +314,50 @@ def match(index: MatchIndex, words: Sequence[str], limit: int = 5) -> list[Candi
     total = sum(weights.values())
     if not total:
         return []
-    # variant -> question word -> (similarity, idf of the vocabulary word met)
-    met: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
+    # variant -> its share of the question's weight, and of its own, that the words met explain
+    explained_of: dict[int, float] = {}
+    covered_of: dict[int, float] = {}
+    # entry -> question word -> best similarity over all the entry's variants
+    entry_met: dict[str, dict[str, float]] = defaultdict(dict)
+    variant_entry = index.variant_entry
     cap = index.settings.candidate_cap
     for word in sorted(weights, key=weights.__getitem__, reverse=True):
         if word not in index.idf and (
             word in OFF_TOPIC_CUES or is_out_of_scope_cue(word, index.out_of_scope)
         ):
             continue
+        weight = weights[word]
+        # Neighbours come best first: the first vocabulary word a variant holds is its
+        # closest, and the only one counted for it (so for its entry).
+        counted: set[int] = set()
+        entries_counted: set[str] = set()
         for vocab_word, similarity in index.neighbours(word):
             idf = index.idf[vocab_word]
             holders = index.postings.get(vocab_word, ())
-            if len(met) + len(holders) > cap:
-                known = [v for v in met if vocab_word in index.variant_tokens[v]]
-                holders = [*holders[: max(0, cap - len(met))], *known]
+            if len(explained_of) + len(holders) > cap:
+                known = [v for v in explained_of if vocab_word in index.variant_tokens[v]]
+                holders = [*holders[: max(0, cap - len(explained_of))], *known]
+            explains, covers = weight * similarity, idf * similarity
             for v in holders:
-                best = met[v].get(word)
-                if best is None or similarity > best[0]:
-                    met[v][word] = (similarity, idf)
+                if v in counted:
+                    continue
+                counted.add(v)
+                explained_of[v] = explained_of.get(v, 0.0) + explains
+                covered_of[v] = covered_of.get(v, 0.0) + covers
+                faq_id = variant_entry[v]
+                if faq_id not in entries_counted:
+                    entries_counted.add(faq_id)
+                    entry_met[faq_id][word] = similarity
     share = index.settings.question_share
     best_by_entry: dict[str, tuple[float, int]] = {}
-    # entry -> question word -> best similarity over all the entry's variants
-    entry_met: dict[str, dict[str, float]] = defaultdict(dict)
-    for v, words in met.items():
-        explained = sum(weights[w] * sim for w, (sim, _) in words.items()) / total
-        covered = min(1.0, sum(idf * sim for sim, idf in words.values()) / index.variant_weight[v])
+    variant_weight = index.variant_weight
+    for v, explains in explained_of.items():
+        explained = explains / total
+        covered = min(1.0, covered_of[v] / variant_weight[v])
         score = 100.0 * explained**share * covered ** (1.0 - share)
-        faq_id = index.variant_entry[v]
+        faq_id = variant_entry[v]
         if faq_id not in best_by_entry or score > best_by_entry[faq_id][0]:
             best_by_entry[faq_id] = (score, v)
-        seen = entry_met[faq_id]
-        for w, (sim, _) in words.items():
-            seen[w] = max(sim, seen.get(w, 0.0))
     # A question may borrow its words from several variants of one entry ("student" from
     # one, "Maison de l'Industrie" from another): that entry explains all of it.
     blend = index.settings.entry_share
