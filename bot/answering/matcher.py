@@ -265,7 +265,7 @@ def build_index(
     n_entries = len(words_of_entry) or 1
     idf = {w: math.log(1.0 + n_entries / count) for w, count in entries_with.items()}
     index.idf = idf
-    for w in idf:
+    for w in sorted(idf):  # sorted: ties between close words break the same way every run
         index.vocabulary_by_length.setdefault(len(w), []).append(w)
     weight = index.variant_weight
     weight.extend(sum(map(idf.__getitem__, words)) or 1.0 for words in index.variant_tokens)

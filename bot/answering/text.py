@@ -90,20 +90,21 @@ def words(text: str) -> list[str]:
 # temps" and "seit wie vielen Jahren" ask when something began ("sur combien de temps" asks a
 # duration: not one of them); "wie viele", "how many" a count.
 # Each becomes the question word of its language (in `QUESTION_WORDS`), the longest first.
-_QUESTION_PHRASES = (
-    (re.compile(r"\b(?:(?:depuis|fait)\s+combien\s+de\s+temps|depuis\s+quand)\b"), "quand"),
-    (re.compile(r"\b(?:seit\s+wie\s+vielen?\s+jahren|wie\s+lange|seit\s+wann)\b"), "wann"),
-    (re.compile(r"\b(?:since\s+when|how\s+long|how\s+many\s+years)\b"), "when"),
-    (re.compile(r"\bwie\s+viele?n?\b"), "wieviel"),
-    (re.compile(r"\bhow\s+(?:many|much)\b"), "howmany"),
+_QUESTION_PHRASES = re.compile(
+    r"\b(?:"
+    r"(?P<quand>(?:depuis|fait)\s+combien\s+de\s+temps|depuis\s+quand)"
+    r"|(?P<wann>seit\s+wie\s+vielen?\s+jahren|wie\s+lange|seit\s+wann)"
+    r"|(?P<when>since\s+when|how\s+long|how\s+many\s+years)"
+    r"|(?P<wieviel>wie\s+viele?n?)"
+    r"|(?P<howmany>how\s+(?:many|much))"
+    r")\b"
 )
-_PHRASE_HINTS = ("wie", "how", "since", "depuis", "seit", "combien")
+# A folded text that may hold one of them (one search, not a test per phrase).
+_PHRASE_HINT = re.compile(r"wie|how|since|depuis|seit|combien|fait")
 
 
 def _question_phrases(folded: str) -> str:
-    for phrase, word in _QUESTION_PHRASES:
-        folded = phrase.sub(word, folded)
-    return folded
+    return _QUESTION_PHRASES.sub(lambda m: m.lastgroup or "", folded)
 
 
 QUESTION_WORDS = {
@@ -155,7 +156,7 @@ def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
 
 def folded_tokens(folded: str, stopwords: frozenset[str]) -> list[str]:
     """`tokens` of a text that is already folded (indexing folds each variant once)."""
-    if any(hint in folded for hint in _PHRASE_HINTS):
+    if _PHRASE_HINT.search(folded):
         folded = _question_phrases(folded)
     return [t for w in folded.split() if (t := token_of(w, stopwords))]
 
@@ -182,7 +183,7 @@ class TokenCache(dict):
 
     def token_set(self, folded: str) -> frozenset[str]:
         """frozenset(folded_tokens(folded, stopwords)), faster."""
-        if any(hint in folded for hint in _PHRASE_HINTS):  # phrases first: the general path
+        if _PHRASE_HINT.search(folded):  # phrases first: the general path
             return frozenset(folded_tokens(folded, self.stopwords))
         return frozenset(filter(None, map(self.__getitem__, folded.split())))
 
