@@ -12,6 +12,7 @@ import unicodedata
 # Letters that NFKD does not decompose into a base letter plus an accent.
 _LETTER_FOLDS = {"ø": "o", "ß": "ss", "œ": "oe", "æ": "ae", "ł": "l", "đ": "d"}
 _APOSTROPHES = "’'`´‘ʼ"
+_SPACES_AND_MARKS = "\u00a0\u202f\u2009\u2007«»–—“”„…"
 
 
 def _fold_table() -> dict[int, str]:
@@ -27,6 +28,9 @@ def _fold_table() -> dict[int, str]:
         )
         table[ord(char)] = _LETTER_FOLDS.get(char, base)
     table.update({ord(k): v for k, v in _LETTER_FOLDS.items()})
+    # French typography (no-break spaces, « », dashes, curly quotes, the ellipsis) ends as a
+    # space anyway: mapped here, a French question skips the slow Unicode path.
+    table.update({ord(c): " " for c in _SPACES_AND_MARKS})
     return table
 
 
@@ -183,8 +187,8 @@ class TokenCache(dict):
 
     def token_set(self, folded: str) -> frozenset[str]:
         """frozenset(folded_tokens(folded, stopwords)), faster."""
-        if _PHRASE_HINT.search(folded):  # phrases first: the general path
-            return frozenset(folded_tokens(folded, self.stopwords))
+        if _PHRASE_HINT.search(folded):  # phrases first
+            folded = _question_phrases(folded)
         return frozenset(filter(None, map(self.__getitem__, folded.split())))
 
 
