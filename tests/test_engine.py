@@ -437,3 +437,18 @@ def test_an_off_topic_word_in_a_question_the_faq_explains_does_not_hide_the_answ
     assert decision.status == OFF_TOPIC  # a year and "gagné" in a Be 4.0 question do not do
     decision = engine().decide("je suis artiste, j'ai le droit d'aller au KMØ ?", "fr")
     assert decision.status == ANSWER
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "status"),
+    [
+        # found by a helper trying the bot as a new user
+        ("Wie backe ich einen Apfelkuchen?", "de", OFF_TOPIC),  # a compound of an off-topic word
+        ("quel temps fera-t-il demain à mulhouse ?", "fr", OFF_TOPIC),  # the weather, not time
+        ("how much does it cost to rent an office at KMØ?", "en", GAP),  # a price, of KMØ
+        ("who do i contact for campus industrie 4.0?", "en", GAP),
+        ("how do I apply for the Territoire d'Industrie label?", "en", GAP),
+    ],
+)
+def test_what_a_new_user_asked_gets_the_right_kind_of_reply(text, language, status):
+    assert engine().decide(text, language).status == status

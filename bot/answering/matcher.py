@@ -106,9 +106,10 @@ OFF_TOPIC_CUES = frozenset(
     pharmacy veterinaire tierarzt vet chien hund dog katze cat convertir conversion umrechnen
     rechne convert exchange wechselkurs taux usa amerique amerika america trump macron
     election elections wahl resto manger diner dejeuner essen mittagessen lunch dinner eat
-    biere bier beer fc sc match spiel gespielt joue played game score gagne gewonnen won
+    biere bier beer backe backt bake baking fc sc match spiel gespielt joue played game score
+    gagne gewonnen won
     licence jura law psychologie psychology medecine medizin medicine sante gesundheit
-    health hotel hotels unterkunft logement wohnung apartment appartement miete loyer rent
+    health hotel hotels unterkunft logement wohnung apartment appartement
     """.split()
 )
 
@@ -119,8 +120,9 @@ def compound_cues(cues: frozenset[str]) -> tuple[str, ...]:
     return tuple(cue for cue in cues if len(cue) >= 5)
 
 
-def is_out_of_scope_cue(word: str, cues: frozenset[str]) -> bool:
-    """A cue word, or a German compound ending with one ("Eintrittspreis", "Bewerbungsfrist")."""
+def is_cue(word: str, cues: frozenset[str]) -> bool:
+    """A word of `cues`, or a German compound ending with one ("Eintrittspreis",
+    "Bewerbungsfrist", "Apfelkuchen")."""
     if word in cues:
         return True
     suffixes = compound_cues(cues)
@@ -283,8 +285,8 @@ def question_weights(index: MatchIndex, words: Sequence[str]) -> dict[str, float
     """Each content word of the question (`text.tokens`) with the weight it carries."""
     weights: dict[str, float] = {}
     for word in words:
-        if is_out_of_scope_cue(word, index.out_of_scope) or (
-            word in OFF_TOPIC_CUES and word not in index.idf
+        if is_cue(word, index.out_of_scope) or (
+            word not in index.idf and is_cue(word, OFF_TOPIC_CUES)
         ):
             weights[word] = index.settings.out_of_scope_weight
             continue
@@ -299,7 +301,7 @@ def question_weights(index: MatchIndex, words: Sequence[str]) -> dict[str, float
 
 def asks_out_of_scope(index: MatchIndex, words: Sequence[str]) -> bool:
     """Whether the question (its `tokens`) asks what the FAQ never holds: a price, hours…"""
-    return any(is_out_of_scope_cue(w, index.out_of_scope) for w in words)
+    return any(is_cue(w, index.out_of_scope) for w in words)
 
 
 def years_in(words: Sequence[str]) -> set[str]:
@@ -323,7 +325,7 @@ def match(index: MatchIndex, words: Sequence[str], limit: int = 5) -> list[Candi
     cap = index.settings.candidate_cap
     for word in sorted(weights, key=weights.__getitem__, reverse=True):
         if word not in index.idf and (
-            word in OFF_TOPIC_CUES or is_out_of_scope_cue(word, index.out_of_scope)
+            is_cue(word, OFF_TOPIC_CUES) or is_cue(word, index.out_of_scope)
         ):
             continue
         weight = weights[word]
