@@ -452,3 +452,11 @@ def test_an_off_topic_word_in_a_question_the_faq_explains_does_not_hide_the_answ
 )
 def test_what_a_new_user_asked_gets_the_right_kind_of_reply(text, language, status):
     assert engine().decide(text, language).status == status
+
+
+def test_a_follow_up_is_read_with_the_entry_s_own_word_when_the_topic_s_is_not_in_it():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "qui a lancé 4iTec ?", DialogueState(), "fr", 1_000.0)
+    turn = take_turn(engine(), "et le 1er projet ?", turn.state, "fr", 1_010.0)
+    assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "research-4itec")

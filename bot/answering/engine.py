@@ -303,6 +303,7 @@ class Engine:
             }
         )
         self._entry_words: dict[str, frozenset[str]] = {}
+        self._variant_words: dict[str, frozenset[str]] = {}
         self._subject_words: dict[str, str | None] = {}
         vague = self.kb.entries.get(self.vague_entry)
         self._vague_variants = (
@@ -530,6 +531,21 @@ class Engine:
             self._subject_words[topic_id] = best
         return self._subject_words[topic_id]
 
+    def variant_words(self, faq_id: str) -> frozenset[str]:
+        """The tokens of an entry's question variants, all languages (worked out once)."""
+        found = self._variant_words.get(faq_id)
+        if found is None:
+            entry = self.kb.entries[faq_id]
+            texts = " ".join(q for qs in entry.questions.values() for q in qs)
+            found = self._variant_words[faq_id] = frozenset(tokens(texts, self.index.stopwords))
+        return found
+
+    def key_word(self, faq_id: str) -> str | None:
+        """The rarest word of an entry's title ("4itec" for "Qu'est-ce que 4iTec 4.0 ?")."""
+        title = tokens(self.kb.entries[faq_id].title(LANGUAGES[0]), self.index.stopwords)
+        known = [w for w in title if w in self.index.idf]
+        return max(known, key=self.index.idf.__getitem__) if known else None
+
     def is_vague_question(self, question: str) -> bool:
         """Whether a question without content words asks what the assistant is ("what can you
         do?"): close to one of the vague entry's own variants."""
@@ -559,6 +575,10 @@ class Engine:
         topic_id = self.kb.entries[subject].topic
         topic = self.kb.topic(topic_id)
         subject_word = self.subject_word(topic_id)
+        if subject_word not in self.variant_words(subject):
+            # "et le 1er projet ?" after 4iTec: the research topic's word ("centre") would
+            # lead to the Centre Technologique; the entry's own rarest word leads back to it
+            subject_word = self.key_word(subject) or subject_word
         joined = [*words, subject_word] if subject_word else list(words)
         related = set(self.kb.entries[subject].related)
         in_topic = [
