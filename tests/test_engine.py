@@ -460,3 +460,14 @@ def test_a_follow_up_is_read_with_the_entry_s_own_word_when_the_topic_s_is_not_i
     turn = take_turn(engine(), "qui a lancé 4iTec ?", DialogueState(), "fr", 1_000.0)
     turn = take_turn(engine(), "et le 1er projet ?", turn.state, "fr", 1_010.0)
     assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "research-4itec")
+
+
+def test_where_exactly_after_an_answer_is_a_gap_on_it_and_how_much_alone_is_never_answered():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "Was ist die Maison de l'Industrie", DialogueState(), "de", 1e3)
+    after = take_turn(engine(), "wo genau ist das?", turn.state, "de", 1_010.0)
+    assert (after.decision.status, after.decision.faq_id) == (GAP, "training-maison-industrie")
+    turn = take_turn(engine(), "What is FORMLAB?", DialogueState(), "en", 1e3)
+    after = take_turn(engine(), "how much is it?", turn.state, "en", 1_010.0)
+    assert after.decision.status != ANSWER

@@ -50,6 +50,10 @@ DURATION = re.compile(
 )
 # "Quel temps fera-t-il ?" asks the weather, in folded text ("temps" alone is time).
 WEATHER = re.compile(r"\bquel\s+temps\b")
+# "Wo genau ist das?", "où exactement ?": an address asked, which the article never gives.
+EXACT_PLACE = re.compile(
+    r"\b(?:ou|wo|where)\s+(?:\w+\s+)?(?:exactement|precisement|genau|exactly|precisely)\b"
+)
 # Where a sentence ends, inside a message of several.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A follow-up is short: at most this many content words of its own.
@@ -376,6 +380,7 @@ class Engine:
         # once: matching and the rules share it; what users write as the FAQ says it, without
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
         folded = WEATHER.sub(" meteo ", DURATION.sub(" ", self.in_faq_words(question)))
+        folded = EXACT_PLACE.sub(" adresse ", folded)
         words = tokens(folded, self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
@@ -433,6 +438,10 @@ class Engine:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if follow_up is not None:
                 return follow_up
+        if not content:
+            # "how much is it?" that its subject does not answer: "how much" alone must not
+            # be answered with the 136 territories
+            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
         return self._decide_words(question, words, lang)
 
     def compound(
@@ -587,6 +596,15 @@ class Engine:
             if self.entry_of(c.faq_id).topic == topic_id or self.entry_of(c.faq_id).id in related
         ]
         decision = self._decide_words(question, joined, lang, in_topic)
+        asked = [w for w in words if w not in QUESTION_WORD_TOKENS]
+        if (
+            decision.status == GAP
+            and asked
+            and all(is_cue(w, self.index.out_of_scope) for w in asked)
+        ):
+            # "wo genau ist das?", "how much is it?": nothing but the request, so it is made of
+            # the subject just shown, not of another entry of its topic
+            decision = self.gap_on_subject(question, lang, subject, in_topic)
         if decision.status in (ANSWER, GAP):
             # "ça ouvre quand ?" after FORMLAB is about the training topic, even though "KMØ
             # ouvre quand ?" matches it too: the subject wins unless the question alone is
@@ -599,20 +617,9 @@ class Engine:
         if alone_status == ANSWER:
             return None
         if asks_out_of_scope(self.index, words):
-            # "comment je m'inscris ?", "how much is it?" after an answer: what the FAQ never
-            # holds, about the subject just shown.
-            entry = self.kb.entries[subject]
-            return Decision(
-                question,
-                GAP,
-                lang,
-                subject,
-                0.0,
-                (Candidate(subject, 0.0, entry.title(lang), lang),),
-                tuple(self.entries_only(in_topic)),
-                gap_text(lang, entry.title(lang)),
-                follows=subject,
-            )
+            # "comment je m'inscris ?" after an answer: what the FAQ never holds, about the
+            # subject just shown.
+            return self.gap_on_subject(question, lang, subject, in_topic)
         # "sur combien de temps ?" after the job losses: asked about the entry just shown.
         again = self.entries_only(in_topic)[:1]
         if (
@@ -648,6 +655,23 @@ class Engine:
             tuple(entries),
             tuple(in_topic),
             self.suggestion_text(entries, lang, about=name),
+            follows=subject,
+        )
+
+    def gap_on_subject(
+        self, question: str, lang: str, subject: str, candidates: list[Candidate]
+    ) -> Decision:
+        """The gap reply on the entry just shown, for a follow-up it does not answer."""
+        entry = self.kb.entries[subject]
+        return Decision(
+            question,
+            GAP,
+            lang,
+            subject,
+            0.0,
+            (Candidate(subject, 0.0, entry.title(lang), lang),),
+            tuple(self.entries_only(candidates)),
+            gap_text(lang, entry.title(lang)),
             follows=subject,
         )
 
