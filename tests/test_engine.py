@@ -16,6 +16,7 @@ from bot.answering.engine import (
     Engine,
     Thresholds,
     classify,
+    smalltalk_kind,
 )
 from bot.answering.knowledge import load_or_raise
 from bot.answering.language import detect_language
@@ -471,3 +472,20 @@ def test_where_exactly_after_an_answer_is_a_gap_on_it_and_how_much_alone_is_neve
     turn = take_turn(engine(), "What is FORMLAB?", DialogueState(), "en", 1e3)
     after = take_turn(engine(), "how much is it?", turn.state, "en", 1_010.0)
     assert after.decision.status != ANSWER
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("ok tant pis", "ack"),
+        ("schade", "ack"),
+        ("no worries", "ack"),
+        ("pas de souci", "ack"),
+        ("see you later", "bye"),
+        ("bis dann", "bye"),
+        ("vielen lieben Dank", "thanks"),
+    ],
+)
+def test_more_ways_of_closing_a_talk_are_small_talk(text, kind):
+    assert smalltalk_kind(text) == kind
+    assert engine().decide(text).status == SMALLTALK

@@ -183,7 +183,9 @@ def classify(
 _SMALLTALK_CORE = {
     "help": frozenset("aide aidez help hilfe menu menue hilf".split()),
     "thanks": frozenset("merci thanks thank thx ty danke dank dankeschon cheers".split()),
-    "bye": frozenset("revoir bye goodbye tschuss tschau ciao wiedersehen bald journee".split()),
+    "bye": frozenset(
+        "revoir bye goodbye tschuss tschau ciao wiedersehen bald journee later dann".split()
+    ),
     "hello": frozenset(
         "bonjour salut bonsoir coucou hello hi hey hallo moin servus gruezi gruss guten "
         "morning evening afternoon greetings hiya".split()
@@ -191,14 +193,16 @@ _SMALLTALK_CORE = {
     "ack": frozenset(
         "ok okay oki okk kk super cool parfait accord top genial nickel entendu compris "
         "marche bien klar prima passt gut toll perfekt verstanden alles great got perfect "
-        "nice understood fine alright right thumbs".split()
+        "nice understood fine alright right thumbs dommage schade noted notiert note "
+        "entendu compris worries souci soucis pis".split()
     ),
 }
 _SMALLTALK_FILLER = frozenset(
     "a au auf bis bonne tag good very much so a lot all there you everyone vielen herzlichen "
     "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team it "
     "d ca c est ah oh je ich i me mir moi das that thats schon schoen sehr bcp quand meme "
-    "vielmals trotzdem anyway tout".split()
+    "vielmals trotzdem anyway tout tant pis too bad no worries problem probleme souci soucis "
+    "gut see plus soon lieben liebe mal kein pas de".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
 
