@@ -66,7 +66,9 @@ GRETA = 503
 GRETA_USER = make_user(GRETA, "Greta", "greta", "de")
 PARIS = ZoneInfo("Europe/Paris")
 # Only suggested today; the right entry is among the suggestions (tests/data/eval.yaml).
-SUGGESTED = ("warum hat frankreich das programm überhaupt gestartet", "de", "programme-origin")
+# Only suggested, the programme's origin first (the tests check it still is, and fail if not:
+# pick another wording when the engine learns to answer it).
+SUGGESTED = ("was steckt hinter dem ganzen programm", "de", "programme-origin")
 
 
 @pytest.fixture(params=["flat", "topics"])
@@ -96,8 +98,9 @@ def tickets(bot: RunningBot) -> list:
 async def test_ask_the_team_after_a_suggestion_files_the_users_words_once(bot_factory):
     question, language, entry_id = SUGGESTED
     async with bot_factory() as bot:
-        if bot.engine.decide(question, language=language).status != SUGGEST:
-            pytest.skip("the engine no longer only suggests for this question")
+        decision = bot.engine.decide(question, language=language)
+        assert decision.status == SUGGEST, "the engine answers SUGGESTED now: pick another"
+        assert decision.suggestions[0].faq_id == entry_id
         suggestions = await bot.send(HANS, question, user=HANS_USER)
         answer = await bot.tap_and_wait_edit(
             HANS, suggestions, callbacks.suggestion(language, entry_id), user=HANS_USER
@@ -350,8 +353,9 @@ async def test_the_faq_learns_a_wording_from_a_picked_suggestion(bot_factory, tm
     faq_dir = faq_copy(tmp_path)
     staff_only = frozenset({SOPHIE_USER["id"]})
     async with bot_factory(faq_dir=faq_dir, staff_user_ids=staff_only) as bot:
-        if bot.engine.decide(question, language=language).status != SUGGEST:
-            pytest.skip("the engine no longer only suggests for this question")
+        decision = bot.engine.decide(question, language=language)
+        assert decision.status == SUGGEST, "the engine answers SUGGESTED now: pick another"
+        assert decision.suggestions[0].faq_id == entry_id
         suggestions = await bot.send(HANS, question, user=HANS_USER)
         await bot.tap_and_wait_edit(
             HANS, suggestions, callbacks.suggestion(language, entry_id), user=HANS_USER
