@@ -73,7 +73,7 @@ def fold(text: str) -> str:
         text = _KMO.sub("kmo", text)
     if "," in text or "." in text:
         text = _DECIMAL.sub(r"\1\2", text)
-    if "sass" in text or "alsace" in text or "hausen" in text:
+    if "sass" in text or "south" in text or "hausen" in text:  # the keys of PLACE_NAMES
         text = _PLACE_NAMES.sub(lambda m: PLACE_NAMES[m[0]], text)
     if "adress" in text:
         # French "s'adresser à" (is meant for) is not "adresse" (an address).
