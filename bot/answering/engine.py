@@ -304,11 +304,9 @@ class Engine:
         folded_by_language: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
         for folded, lang in zip(index.variant_folded, index.variant_language, strict=True):
             folded_by_language[lang].append(folded)
+        # one join and one split per language: in C, not a split per variant
         self.lexicon = vocabulary_lexicon(
-            {
-                lang: chain.from_iterable(map(str.split, texts))
-                for lang, texts in folded_by_language.items()
-            }
+            {lang: " ".join(texts).split() for lang, texts in folded_by_language.items()}
         )
         self._entry_words: dict[str, frozenset[str]] = {}
         self._variant_words: dict[str, frozenset[str]] = {}
