@@ -489,3 +489,29 @@ def test_where_exactly_after_an_answer_is_a_gap_on_it_and_how_much_alone_is_neve
 def test_more_ways_of_closing_a_talk_are_small_talk(text, kind):
     assert smalltalk_kind(text) == kind
     assert engine().decide(text).status == SMALLTALK
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "status", "faq_id"),
+    [
+        # found by a second helper trying the bot as a new user
+        ("Combien font 17 fois 23 ?", "fr", OFF_TOPIC, None),
+        ("what's 2+2?", "en", OFF_TOPIC, None),
+        ("What's the weather like in London today?", "en", OFF_TOPIC, None),
+        ("Merci vielmal", "de", SMALLTALK, None),
+        ("Hallo, ich studiere Maschinenbau in Freiburg. Was ist KMØ?", "de", ANSWER, "kmo-what"),
+    ],
+)
+def test_what_a_second_new_user_asked(text, language, status, faq_id):
+    decision = engine().decide(text, language)
+    assert (decision.status, decision.faq_id) == (status, faq_id)
+
+
+def test_who_is_it_for_after_an_answer_is_about_that_answer_not_the_assistant():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "what is the maison de l'industrie", DialogueState(), "en", 1e3)
+    turn = take_turn(engine(), "who is it for?", turn.state, "en", 1_010.0)
+    assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "training-audience")
+    turn = take_turn(engine(), "what can you do?", turn.state, "en", 1_020.0)
+    assert turn.decision.faq_id == "assistant-about"  # addressed to the assistant: still it

@@ -54,8 +54,15 @@ WEATHER = re.compile(r"\bquel\s+temps\b")
 EXACT_PLACE = re.compile(
     r"\b(?:ou|wo|where)\s+(?:\w+\s+)?(?:exactement|precisement|genau|exactly|precisely)\b"
 )
+# A sum to work out ("17 fois 23", "2+2", "15% of 240"); not a range of years ("2018-2020").
+ARITHMETIC = re.compile(
+    r"\d\s*(?:[+*/×÷=]|fois|mal|times|plus|moins|minus|geteilt durch|divided by)\s*\d"
+    r"|\d\s*%\s*(?:of|de|von)\s*\d"
+)
+# Words that address the assistant itself ("what can you do?", "tu sers à quoi ?").
+ADDRESSED = frozenset("you tu toi vous du dich dir ihr euch bot assistant chatbot".split())
 # Where a sentence ends, inside a message of several.
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 # A follow-up is short: at most this many content words of its own.
 FOLLOW_UP_WORDS = 3
 # Words that open a message continuing the conversation ("et pour les étudiants ?").
@@ -201,8 +208,8 @@ _SMALLTALK_FILLER = frozenset(
     "a au auf bis bonne tag good very much so a lot all there you everyone vielen herzlichen "
     "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team it "
     "d ca c est ah oh je ich i me mir moi das that thats schon schoen sehr bcp quand meme "
-    "vielmals trotzdem anyway tout tant pis too bad no worries problem probleme souci soucis "
-    "gut see plus soon lieben liebe mal kein pas de".split()
+    "vielmals vielmal trotzdem anyway tout tant pis too bad no worries problem probleme souci "
+    "soucis gut see plus soon lieben liebe mal kein pas de".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
 
@@ -353,12 +360,16 @@ class Engine:
             said_more = self._decide(f"{state.pending} {question}", lang, None)
             if said_more.status in (ANSWER, GAP):
                 return replace(said_more, question=question)
-        if decision.status in (SUGGEST, ESCALATE):
-            asked = asked_sentence(question)
-            if asked is not None:
-                alone = self._decide(asked, lang, state)
-                if alone.status in (ANSWER, GAP):
-                    return replace(alone, question=question)
+        asked = asked_sentence(question) if decision.status in (SUGGEST, ESCALATE, ANSWER) else None
+        if asked is not None:
+            alone = self._decide(asked, lang, state)
+            # unsure, or sure of another entry with more confidence ("Hallo, ich studiere in
+            # Freiburg. Was ist KMØ?" is not the cross-border entry): the sentence that asks
+            if alone.status in (ANSWER, GAP) and (
+                decision.status != ANSWER
+                or (alone.status == ANSWER and alone.score > decision.score)
+            ):
+                return replace(alone, question=question)
         if decision.status == SMALLTALK or not COMPOUND.search(question):
             return decision
         halves = self.compound(question, lang, state)
@@ -379,6 +390,9 @@ class Engine:
         if kind:
             text = smalltalk_text(kind, lang)
             return Decision(question, SMALLTALK, lang, None, 0.0, (), (), text, kind=kind)
+        if ARITHMETIC.search(question.lower()):
+            # "combien font 17 fois 23 ?", "what's 2+2?": a sum, not the programme
+            return Decision(question, OFF_TOPIC, lang, None, 0.0, (), (), off_topic_text(lang))
         # once: matching and the rules share it; what users write as the FAQ says it, without
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
         folded = WEATHER.sub(" meteo ", DURATION.sub(" ", self.in_faq_words(question)))
@@ -391,10 +405,11 @@ class Engine:
         if subject is None and len(content) <= 1 and points_back(question):
             # "et pour les étudiants ?" with nothing before: for students, in what?
             return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
-        if not content and self.is_vague_question(question):
-            # "what can you do?", "tu sers à quoi ?": what the assistant knows.
-            entry = self.kb.entries[self.vague_entry]
-            return Decision(question, ANSWER, lang, entry.id, 0.0, (), (), entry.answers[lang])
+        vague = not content and self.is_vague_question(question)
+        if vague and (subject is None or ADDRESSED.intersection(words_of(question))):
+            # "what can you do?", "tu sers à quoi ?": what the assistant knows ("who is it
+            # for?" after an answer is about that answer: a follow-up, below).
+            return self.about_the_assistant(question, lang)
         if not content and subject is None:
             # "et c'était quand ?", "non", "et ça ?" with nothing before: say more.
             return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
@@ -407,7 +422,9 @@ class Engine:
             # "how much does it cost to rent an office at KMØ?": a request the FAQ never
             # holds about one of its subjects is a gap, not off-topic
             about_a_subject = asks_out_of_scope(self.index, words) and bool(
-                topical and topical[0].score >= self.thresholds.suggest
+                topical
+                and topical[0].score >= self.thresholds.suggest
+                and topical[0].explained >= self.thresholds.min_explained
             )
             if not about_a_subject and (
                 not topical
@@ -440,6 +457,8 @@ class Engine:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if follow_up is not None:
                 return follow_up
+        if vague:
+            return self.about_the_assistant(question, lang)
         if not content:
             # "how much is it?" that its subject does not answer: "how much" alone must not
             # be answered with the 136 territories
@@ -659,6 +678,10 @@ class Engine:
             self.suggestion_text(entries, lang, about=name),
             follows=subject,
         )
+
+    def about_the_assistant(self, question: str, lang: str) -> Decision:
+        entry = self.kb.entries[self.vague_entry]
+        return Decision(question, ANSWER, lang, entry.id, 0.0, (), (), entry.answers[lang])
 
     def gap_on_subject(
         self, question: str, lang: str, subject: str, candidates: list[Candidate]

@@ -106,7 +106,7 @@ OFF_TOPIC_CUES = frozenset(
     pharmacy veterinaire tierarzt vet chien hund dog katze cat convertir conversion umrechnen
     rechne convert exchange wechselkurs taux usa amerique amerika america trump macron
     election elections wahl resto manger diner dejeuner essen mittagessen lunch dinner eat
-    biere bier beer backe backt bake baking fc sc match spiel gespielt joue played game score
+    biere bier beer backe backt bake baking fc sc match spiel gespielt played game score
     gagne gewonnen won
     licence jura law psychologie psychology medecine medizin medicine sante gesundheit
     health hotel hotels unterkunft logement wohnung apartment appartement
