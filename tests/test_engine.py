@@ -449,6 +449,8 @@ def test_an_off_topic_word_in_a_question_the_faq_explains_does_not_hide_the_answ
         ("how much does it cost to rent an office at KMØ?", "en", GAP),  # a price, of KMØ
         ("who do i contact for campus industrie 4.0?", "en", GAP),
         ("how do I apply for the Territoire d'Industrie label?", "en", GAP),
+        ("Gibt es auch Territoires d'Industrie in Deutschland?", "de", GAP),
+        ("Wer ist der Präsident von m2A?", "de", GAP),  # Laurent Riche is its vice-president
     ],
 )
 def test_what_a_new_user_asked_gets_the_right_kind_of_reply(text, language, status):
