@@ -73,7 +73,7 @@ OUT_OF_SCOPE_CUES = frozenset(
     parking salaire salaires stage stages embauche demain prochain prochaine prochaines meteo
     tel numero lister auflisten adherer adhesion mitmachen bewerben bewerbe bewerbung
     candidater exposant exposants aussteller exhibitor exhibitors directeur direktor director
-    website webseite internet web mois monat month exactement exakt genau exact inscris
+    website webseite internet web mois monat month exakt exact inscris
     inscrit melde anrufen appeler call adress signup
     preis preise kosten kostet kostenlos gebuhr gebuhren offnungszeiten geoffnet offnet
     geschlossen uhr uhrzeit frist fristen anmeldung anmelden antrag formular zuschuss
