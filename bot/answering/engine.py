@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import chain
 
@@ -317,6 +318,7 @@ class Engine:
         )
         self._entry_words: dict[str, frozenset[str]] = {}
         self._variant_words: dict[str, frozenset[str]] = {}
+        self._key_words: dict[str, str | None] = {}
         self._subject_words: dict[str, str | None] = {}
         vague = self.kb.entries.get(self.vague_entry)
         self._vague_variants = (
@@ -392,7 +394,7 @@ class Engine:
             return Decision(question, SMALLTALK, lang, None, 0.0, (), (), text, kind=kind)
         if ARITHMETIC.search(question.lower()):
             # "combien font 17 fois 23 ?", "what's 2+2?": a sum, not the programme
-            return Decision(question, OFF_TOPIC, lang, None, 0.0, (), (), off_topic_text(lang))
+            return off_topic(question, lang)
         # once: matching and the rules share it; what users write as the FAQ says it, without
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
         folded = WEATHER.sub(" meteo ", DURATION.sub(" ", self.in_faq_words(question)))
@@ -404,7 +406,7 @@ class Engine:
             subject = None
         if subject is None and len(content) <= 1 and points_back(question):
             # "et pour les étudiants ?" with nothing before: for students, in what?
-            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+            return clarify(question, lang)
         vague = not content and self.is_vague_question(question)
         if vague and (subject is None or ADDRESSED.intersection(words_of(question))):
             # "what can you do?", "tu sers à quoi ?": what the assistant knows ("who is it
@@ -412,7 +414,7 @@ class Engine:
             return self.about_the_assistant(question, lang)
         if not content and subject is None:
             # "et c'était quand ?", "non", "et ça ?" with nothing before: say more.
-            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+            return clarify(question, lang)
         if any(is_cue(w, OFF_TOPIC_CUES) for w in content) or self.only_places_and_unknown(
             content, words
         ):
@@ -431,16 +433,7 @@ class Engine:
                 or classify(topical, self.thresholds)[0] != ANSWER
                 or topical[0].explained < OFF_TOPIC_ANSWER_EXPLAINED
             ):
-                return Decision(
-                    question,
-                    OFF_TOPIC,
-                    lang,
-                    None,
-                    0.0,
-                    (),
-                    tuple(self.entries_only(topical)),
-                    off_topic_text(lang),
-                )
+                return off_topic(question, lang, self.entries_only(topical))
         opening = words_of(question)[:3]
         continues = bool(opening) and (
             opening[0] in CONTINUATIONS or " ".join(opening[:2]) in CONTINUATIONS
@@ -452,7 +445,7 @@ class Engine:
             or any(w in QUESTION_WORD_TOKENS for w in words)
         )
         if not asks:  # "non", "hmm": nothing to answer, with or without a subject
-            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+            return clarify(question, lang)
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if follow_up is not None:
@@ -462,7 +455,7 @@ class Engine:
         if not content:
             # "how much is it?" that its subject does not answer: "how much" alone must not
             # be answered with the 136 territories
-            return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+            return clarify(question, lang)
         return self._decide_words(question, words, lang)
 
     def compound(
@@ -571,10 +564,13 @@ class Engine:
         return found
 
     def key_word(self, faq_id: str) -> str | None:
-        """The rarest word of an entry's title ("4itec" for "Qu'est-ce que 4iTec 4.0 ?")."""
-        title = tokens(self.kb.entries[faq_id].title(LANGUAGES[0]), self.index.stopwords)
-        known = [w for w in title if w in self.index.idf]
-        return max(known, key=self.index.idf.__getitem__) if known else None
+        """The rarest word of an entry's title ("4itec" for "Qu'est-ce que 4iTec 4.0 ?"), worked
+        out once."""
+        if faq_id not in self._key_words:
+            title = tokens(self.kb.entries[faq_id].title(LANGUAGES[0]), self.index.stopwords)
+            known = [w for w in title if w in self.index.idf]
+            self._key_words[faq_id] = max(known, key=self.index.idf.__getitem__) if known else None
+        return self._key_words[faq_id]
 
     def is_vague_question(self, question: str) -> bool:
         """Whether a question without content words asks what the assistant is ("what can you
@@ -641,14 +637,13 @@ class Engine:
             # "comment je m'inscris ?" after an answer: what the FAQ never holds, about the
             # subject just shown.
             return self.gap_on_subject(question, lang, subject, in_topic)
+        in_topic = self.entries_only(in_topic)
         # "sur combien de temps ?" after the job losses: asked about the entry just shown.
-        again = self.entries_only(in_topic)[:1]
         if (
-            again
-            and again[0].faq_id == subject
-            and again[0].score >= self.thresholds.suggest
-            and again[0].explained >= self.thresholds.min_explained
-            and not asks_out_of_scope(self.index, words)
+            in_topic
+            and in_topic[0].faq_id == subject
+            and in_topic[0].score >= self.thresholds.suggest
+            and in_topic[0].explained >= self.thresholds.min_explained
         ):
             entry = self.kb.entries[subject]
             return Decision(
@@ -656,13 +651,12 @@ class Engine:
                 ANSWER,
                 lang,
                 subject,
-                again[0].score,
+                in_topic[0].score,
                 (),
-                tuple(self.entries_only(in_topic)),
+                tuple(in_topic),
                 entry.answers[lang],
                 follows=subject,
             )
-        in_topic = self.entries_only(in_topic)
         entries = [c for c in in_topic if c.faq_id != subject][:MAX_SUGGESTIONS] or in_topic[:1]
         if not entries:
             return None
@@ -688,17 +682,8 @@ class Engine:
     ) -> Decision:
         """The gap reply on the entry just shown, for a follow-up it does not answer."""
         entry = self.kb.entries[subject]
-        return Decision(
-            question,
-            GAP,
-            lang,
-            subject,
-            0.0,
-            (Candidate(subject, 0.0, entry.title(lang), lang),),
-            tuple(self.entries_only(candidates)),
-            gap_text(lang, entry.title(lang)),
-            follows=subject,
-        )
+        offered = Candidate(subject, 0.0, entry.title(lang), lang)
+        return gap(question, lang, entry, offered, 0.0, self.entries_only(candidates), subject)
 
     def _decide_words(
         self,
@@ -718,16 +703,7 @@ class Engine:
                 offered = [c for c in real if c.faq_id == entry.id] or [
                     replace(candidates[0], faq_id=entry.id)
                 ]
-                return Decision(
-                    question,
-                    GAP,
-                    lang,
-                    entry.id,
-                    candidates[0].score,
-                    (offered[0],),
-                    tuple(real),
-                    gap_text(lang, entry.title(lang)),
-                )
+                return gap(question, lang, entry, offered[0], candidates[0].score, real)
         candidates = self.entries_only(candidates)
         out_of_scope = asks_out_of_scope(self.index, words)
         years = years_in(words)
@@ -741,16 +717,7 @@ class Engine:
         if out_of_scope and status == SUGGEST:
             # A known subject, a request the FAQ never holds: say so, offer the subject.
             entry = self.kb.entries[chosen[0].faq_id]
-            return Decision(
-                question,
-                GAP,
-                lang,
-                entry.id,
-                best,
-                (chosen[0],),
-                tuple(candidates),
-                gap_text(lang, entry.title(lang)),
-            )
+            return gap(question, lang, entry, chosen[0], best, candidates)
         if status == ANSWER:
             entry = self.kb.entries[chosen[0].faq_id]
             return Decision(
@@ -793,6 +760,41 @@ class Engine:
             lines = [_("I am not sure I understood. Did you mean:")]
         lines += [f"{i}. {self.kb.entries[c.faq_id].title(lang)}" for i, c in enumerate(chosen, 1)]
         return "\n".join(lines)
+
+
+def clarify(question: str, lang: str) -> Decision:
+    """Too vague to answer without context: say more, or pick a topic."""
+    return Decision(question, CLARIFY, lang, None, 0.0, (), (), clarify_text(lang))
+
+
+def off_topic(question: str, lang: str, candidates: Iterable[Candidate] = ()) -> Decision:
+    """Nothing to do with the programme: what the assistant covers, and the topics."""
+    return Decision(
+        question, OFF_TOPIC, lang, None, 0.0, (), tuple(candidates), off_topic_text(lang)
+    )
+
+
+def gap(
+    question: str,
+    lang: str,
+    entry: Entry,
+    offered: Candidate,
+    score: float,
+    candidates: Iterable[Candidate],
+    follows: str | None = None,
+) -> Decision:
+    """A known subject asked for what the FAQ does not hold: said plainly, `entry` offered."""
+    return Decision(
+        question,
+        GAP,
+        lang,
+        entry.id,
+        score,
+        (offered,),
+        tuple(candidates),
+        gap_text(lang, entry.title(lang)),
+        follows=follows,
+    )
 
 
 def escalation_text(lang: str) -> str:
