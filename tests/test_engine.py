@@ -517,3 +517,33 @@ def test_who_is_it_for_after_an_answer_is_about_that_answer_not_the_assistant():
     assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "training-audience")
     turn = take_turn(engine(), "what can you do?", turn.state, "en", 1_020.0)
     assert turn.decision.faq_id == "assistant-about"  # addressed to the assistant: still it
+
+
+def test_the_same_question_gets_the_same_scores_whatever_the_hash_seed():
+    """Sets of words are summed and iterated in hash order; ties must not depend on it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, yaml\n"
+        "from bot.answering.engine import Engine\n"
+        "from bot.answering.knowledge import load_or_raise\n"
+        "e = Engine(load_or_raise())\n"
+        "qs = [i['q'] for i in yaml.safe_load(open('tests/data/eval.yaml'))]\n"
+        "print(json.dumps([[(c.faq_id, c.score) for c in e.decide(q).candidates] for q in qs]))\n"
+    )
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONHASHSEED": seed},
+            ).stdout
+        )
+        for seed in ("1", "2")
+    ]
+    assert runs[0] == runs[1]

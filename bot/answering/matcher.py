@@ -270,7 +270,9 @@ def build_index(
     for w in sorted(idf):  # sorted: ties between close words break the same way every run
         index.vocabulary_by_length.setdefault(len(w), []).append(w)
     weight = index.variant_weight
-    weight.extend(sum(map(idf.__getitem__, words)) or 1.0 for words in index.variant_tokens)
+    # fsum: exactly rounded, so the same in any order of the set (ties between variants then
+    # break the same way in every run, whatever the hash seed)
+    weight.extend(math.fsum(map(idf.__getitem__, words)) or 1.0 for words in index.variant_tokens)
     # Postings list the lightest variants first (see `MatchSettings.candidate_cap`).
     postings: dict[str, list[int]] = defaultdict(list)
     tokens_of = index.variant_tokens
