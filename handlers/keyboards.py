@@ -115,8 +115,12 @@ def escalation_keyboard(
     )
 
 
+def _topic_rows(kb: KnowledgeBase, language: str) -> list[list]:
+    return [[_button(t.names[language], callbacks.topic(t.id))] for t in kb.topics]
+
+
 def topics_keyboard(kb: KnowledgeBase, language: str) -> InlineKeyboardMarkup:
-    return _markup([[_button(t.names[language], callbacks.topic(t.id))] for t in kb.topics])
+    return _markup(_topic_rows(kb, language))
 
 
 def off_topic_keyboard(
@@ -124,8 +128,7 @@ def off_topic_keyboard(
 ) -> InlineKeyboardMarkup:
     """The topics, and "Ask the team" last: a question judged outside the programme may
     still be one for the team, and must not be lost."""
-    rows = [[_button(t.names[language], callbacks.topic(t.id))] for t in kb.topics]
-    return _markup([*rows, _ask_row(language, question_id)])
+    return _markup([*_topic_rows(kb, language), _ask_row(language, question_id)])
 
 
 def topic_keyboard(kb: KnowledgeBase, topic: Topic, language: str) -> InlineKeyboardMarkup:
