@@ -250,8 +250,13 @@ async def hand_over(
             bot_reply=bot_reply,
         )
     except AlreadyFiled as exc:
+        if source == f"u:{update.update_id}" and await asyncio.to_thread(
+            desk.user_was_told, exc.ticket.id
+        ):
+            return None  # this very update handled again after a crash: its answer was sent
         # Like the confirmation, a reply to this reminder is a follow-up on the ticket (also
-        # the one message about it a user may get: the request handled again after a crash).
+        # the one message about it a user may get: the request handled again after a crash
+        # that came before the confirmation).
         already = texts.already_filed(ui_language, exc.ticket.id)
         notice = await send_html(update, context, already, chat_id=to.chat_id)
         if notice is not None:

@@ -8,6 +8,7 @@ earlier one has been fully handled, which is how "nothing happened" is checked b
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import sqlite3
@@ -772,6 +773,14 @@ def ticket_row(db_path: Path, ticket_id: int) -> sqlite3.Row | None:
         db.close()
 
 
+def pending_updates(db_path: Path) -> list[tuple]:
+    db = sqlite3.connect(db_path)
+    try:
+        return db.execute("SELECT update_id FROM inbox WHERE status = 'pending'").fetchall()
+    finally:
+        db.close()
+
+
 async def until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
     for _ in range(int(timeout / 0.05)):
         value = condition()
@@ -815,3 +824,50 @@ async def test_a_staff_answer_after_a_kill_9_reaches_the_user(botapi: BotApiDoub
     finally:
         assert await stop(process, signal.SIGTERM) == 0
     assert ticket_row(db_path, 2) is None  # the /ask was not handled twice
+
+
+async def test_an_ask_handled_again_after_its_confirmation_tells_the_user_nothing_twice(
+    botapi: BotApiDouble, tmp_path: Path
+):
+    """A crash after the confirmation was sent but before the update was marked handled:
+    the /ask is handled again at the next start, and the user (told already) hears nothing
+    more about it until the team answers."""
+    db_path = tmp_path / "faqbot.sqlite3"
+    env = bot_environment(botapi.url, db_path)
+    env["STAFF_CHAT_ID"] = str(STAFF_CHAT)
+    log_path = tmp_path / "faqbot.log"
+
+    process = await start_bot(botapi, env, log_path)
+    try:
+        pushed = botapi.push_command(HANS, "ask", GERMAN_QUESTION, user=HANS_USER)
+        [card] = await botapi.wait_for_message(STAFF_CHAT, timeout=20)
+        [confirmation] = await botapi.wait_for_message(HANS, timeout=20)
+        assert confirmation.result["text"] == texts.ticket_created("de", 1)
+        await confirmed(botapi, pushed.update["update_id"])
+    finally:
+        assert await stop(process, signal.SIGTERM) == 0
+    # What the crash would have left: the update still waiting in the inbox.
+    db = sqlite3.connect(db_path)
+    with db:
+        db.execute(
+            "UPDATE inbox SET status = 'pending', payload = ? WHERE update_id = ?",
+            (json.dumps(pushed.update), pushed.update["update_id"]),
+        )
+    db.close()
+
+    process = await start_bot(botapi, env, log_path)
+    try:
+        await until(lambda: not pending_updates(db_path))
+        staff_reply_text = "Am Bahnhof gibt es überdachte Stellplätze."
+        botapi.push_text(
+            STAFF_CHAT,
+            staff_reply_text,
+            user=SOPHIE_USER,
+            chat_type="supergroup",
+            reply_to=card.result["message_id"],
+        )
+        [_, answer] = await botapi.wait_for_message(HANS, count=2, timeout=20)
+        assert answer.result["text"].startswith(f"{HEADER_DE}\n\n{staff_reply_text}")
+    finally:
+        assert await stop(process, signal.SIGTERM) == 0
+    assert ticket_row(db_path, 2) is None

@@ -410,6 +410,14 @@ class TicketDesk:
             self._load(db, ticket_id)
             self._insert_message(db, ticket_id, NOTICE, "", None, user=user_chat_message_id)
 
+    def user_was_told(self, ticket_id: int) -> bool:
+        """Whether a message about the ticket reached the user (its confirmation, a reminder)."""
+        rows = self.storage.query(
+            "SELECT 1 FROM ticket_messages WHERE ticket_id = ? AND direction = ? LIMIT 1",
+            (ticket_id, NOTICE),
+        )
+        return bool(rows)
+
     def ticket_for_staff_message(self, message_id: int) -> Ticket | None:
         """The ticket a message in the staff chat belongs to: card, answer or copied follow-up,
         or the first message of its forum topic (what a message written in a topic replies to)."""
