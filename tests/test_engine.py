@@ -547,3 +547,39 @@ def test_the_same_question_gets_the_same_scores_whatever_the_hash_seed():
         for seed in ("1", "2")
     ]
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "language", "expected"),
+    [
+        ("Combien d'emplois industriels ont disparu ?", "pendant combien de temps ?", "fr", None),
+        ("What is the Maison de l'Industrie?", "planned for when?", "en", None),
+        ("Was ist KMØ?", "in welchem Jahr?", "de", None),
+    ],
+)
+def test_when_after_an_answer_that_holds_its_dates_is_that_answer_again(
+    first, then, language, expected
+):
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), first, DialogueState(), language, 1e3)
+    assert turn.decision.status == ANSWER
+    after = take_turn(engine(), then, turn.state, language, 1_010.0)
+    assert (after.decision.status, after.decision.faq_id) == (ANSWER, turn.decision.faq_id)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "status", "faq_id"),
+    [
+        ("wann ist die Maison de l'Industrie geöffnet?", "de", GAP, "training-maison-industrie"),
+        ("KMØ, c'est ouvert quand ?", "fr", GAP, "kmo-what"),
+        ("Is KMØ open on Sundays?", "en", GAP, None),
+        ("KMØ est ouvert aux artistes ?", "fr", ANSWER, "kmo-who"),
+        ("Ist KMØ für Forschende offen?", "de", ANSWER, "kmo-who"),
+    ],
+)
+def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, status, faq_id):
+    decision = engine().decide(text, language)
+    assert decision.status == status
+    if faq_id is not None:
+        assert decision.faq_id == faq_id

@@ -55,10 +55,42 @@ WEATHER = re.compile(r"\bquel\s+temps\b")
 EXACT_PLACE = re.compile(
     r"\b(?:ou|wo|where)\s+(?:\w+\s+)?(?:exactement|precisement|genau|exactly|precisely)\b"
 )
+# Opening hours asked ("wann hat es offen?", "when is it open?", "c'est ouvert quand ?"), in
+# folded text; "ouvert aux étudiants", "open to start-ups" say who, and stay as they are.
+OPENING_HOURS = re.compile(
+    r"\b(?:wann\s+(?:hat|ist|sind|haben)(?:\s+\w+){0,3}?\s+(?:offen|geoffnet|auf)"
+    r"|(?:offen|geoffnet)\s+wann"
+    r"|when\s+(?:is|are)(?:\s+\w+){0,3}?\s+open"
+    r"|open\s+when"
+    r"|quand\s+(?:est|sont)(?:\s+\w+){0,4}?\s+ouverte?s?"
+    r"|ouverte?s?\s+quand)\b"
+)
+_OPEN_WORD = re.compile(
+    r"^(?:offen|geoffnet|open|ouverte?s?)\b|\b(?:offen|geoffnet|auf|open|ouverte?s?)$"
+)
+
+
+def opening_hours(found: re.Match) -> str:
+    """An `OPENING_HOURS` phrase with its "open" made "horaires" (the other words stay)."""
+    return _OPEN_WORD.sub("horaires", found[0])
+
+
 # A sum to work out ("17 fois 23", "2+2", "15% of 240"); not a range of years ("2018-2020").
 ARITHMETIC = re.compile(
     r"\d\s*(?:[+*/×÷=]|fois|mal|times|plus|moins|minus|geteilt durch|divided by)\s*\d"
     r"|\d\s*%\s*(?:of|de|von)\s*\d"
+)
+# A follow-up that asks only when, or over what time ("sur combien de temps ?", "over what
+# period?", "ab wann?", "et c'était prévu pour quand ?"), in tokens.
+TIME_ASKED = frozenset(
+    "qwhen qcount temps duree periode period zeitraum dauer zeit year years annee jahr "
+    "prevu prevue prevus geplant planned scheduled ab seit depuis pendant since during".split()
+)
+TIME_WORDS = TIME_ASKED - {"qcount", "ab", "seit", "depuis", "pendant", "since", "during"}
+# A date or a span in an answer, once its "as of March 2019" is set aside (folded text).
+AS_OF = re.compile(r"\b(?:march|mars|marz|maerz)\s+2019\b")
+TIME_IN_ANSWER = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b(?:decade|decennie|jahrzehnt|years|ans|jahren|jahre)\b"
 )
 # Words that address the assistant itself ("what can you do?", "tu sers à quoi ?").
 ADDRESSED = frozenset("you tu toi vous du dich dir ihr euch bot assistant chatbot".split())
@@ -398,7 +430,7 @@ class Engine:
         # once: matching and the rules share it; what users write as the FAQ says it, without
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
         folded = WEATHER.sub(" meteo ", DURATION.sub(" ", self.in_faq_words(question)))
-        folded = EXACT_PLACE.sub(" adresse ", folded)
+        folded = OPENING_HOURS.sub(opening_hours, EXACT_PLACE.sub(" adresse ", folded))
         words = tokens(folded, self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
@@ -446,6 +478,12 @@ class Engine:
         )
         if not asks:  # "non", "hmm": nothing to answer, with or without a subject
             return clarify(question, lang)
+        if subject is not None and self.asks_when_of(words, subject, lang):
+            # "over what period?" after the job losses: the answer just shown holds its dates
+            entry = self.kb.entries[subject]
+            return Decision(
+                question, ANSWER, lang, subject, 0.0, (), (), entry.answers[lang], follows=subject
+            )
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if follow_up is not None:
@@ -571,6 +609,15 @@ class Engine:
             known = [w for w in title if w in self.index.idf]
             self._key_words[faq_id] = max(known, key=self.index.idf.__getitem__) if known else None
         return self._key_words[faq_id]
+
+    def asks_when_of(self, words: list[str], subject: str, lang: str) -> bool:
+        """Whether a message asks only when (or how long) and the subject's answer tells it:
+        a date or a span besides its "as of March 2019"."""
+        if not words or not set(words) <= TIME_ASKED or not TIME_WORDS.intersection(words):
+            return False
+        return bool(
+            TIME_IN_ANSWER.search(AS_OF.sub(" ", fold(self.kb.entries[subject].answers[lang])))
+        )
 
     def is_vague_question(self, question: str) -> bool:
         """Whether a question without content words asks what the assistant is ("what can you

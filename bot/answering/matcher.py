@@ -84,6 +84,9 @@ OUT_OF_SCOPE_CUES = frozenset(
     enroll register sign subsidy subsidies grant grants phone telephone email parking salary vacancy
     hiring hire verdient verdienen earn earns wifi wlan password passwort
     vacancies internship tomorrow weather next ticket tickets address addresses
+    lundi mardi mercredi jeudi vendredi samedi dimanche weekend montag dienstag mittwoch
+    donnerstag freitag samstag sonntag wochenende monday tuesday wednesday thursday friday
+    saturday sunday
     """.split()
 )
 
