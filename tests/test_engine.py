@@ -385,6 +385,23 @@ def test_how_long_the_user_has_been_looking_is_context_not_a_month_asked():
         "fr",
     )
     assert decision.status != GAP
+    # years of one's own situation are context too: read as if they were not written
+    for with_years, without in [
+        (
+            "Je suis demandeur d'emploi depuis deux ans, les formations de la Maison de "
+            "l'Industrie sont pour moi ?",
+            "Je suis demandeur d'emploi, les formations de la Maison de l'Industrie sont pour moi ?",
+        ),
+        (
+            "Ich bin seit einem Jahr arbeitslos, sind die Kurse der Maison de l'Industrie für mich?",
+            "Ich bin arbeitslos, sind die Kurse der Maison de l'Industrie für mich?",
+        ),
+    ]:
+        a, b = engine().decide(with_years), engine().decide(without)
+        assert (a.status, a.faq_id, a.score) == (b.status, b.faq_id, b.score)
+    # ...but years asked about stay what is asked
+    decision = engine().decide("Combien d'emplois industriels perdus en 10 ans ?", "fr")
+    assert (decision.status, decision.faq_id) == (ANSWER, "sudalsace-job-losses")
 
 
 @pytest.mark.parametrize(

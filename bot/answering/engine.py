@@ -48,6 +48,9 @@ DURATION = re.compile(
     r"\b(?:\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|ein|einem|einen|zwei|drei|"
     r"vier|funf|fuenf|sechs|sieben|acht|neun|zehn|a|one|two|three|four|five|six|seven|eight|"
     r"nine|ten|several|plusieurs|mehreren|paar)\s+(?:mois|monat|monate|monaten|month|months)\b"
+    # years only after "since", "depuis"…: "perdus en 10 ans" asks about those ten years
+    r"|\b(?:since|for|depuis|seit)\s+(?:\d+|un|une|deux|trois|ein|einem|zwei|drei|a|one|two|"
+    r"three|several|plusieurs|mehreren)\s+(?:an|ans|annee|annees|jahr|jahren|year|years)\b"
 )
 # "Quel temps fera-t-il ?" asks the weather, in folded text ("temps" alone is time).
 WEATHER = re.compile(r"\bquel\s+temps\b")
