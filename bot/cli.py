@@ -65,7 +65,7 @@ def _questions(args: Sequence[str], stdin: TextIO) -> Iterable[str]:
 def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     engine = _load_engine(settings, args.faq)
     if args.dialogue:
-        return ask_dialogues(engine, args.lang or settings.default_language, sys.stdin, out)
+        return ask_dialogues(engine, args.lang, sys.stdin, out, settings.default_language)
     if not args.question:
         print("faqbot ask: give questions, or - to read them from stdin", file=sys.stderr)
         return 2
@@ -80,10 +80,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
-def ask_dialogues(engine: Engine, language: str, lines: Iterable[str], out: TextIO) -> int:
+def ask_dialogues(
+    engine: Engine,
+    language: str | None,
+    lines: Iterable[str],
+    out: TextIO,
+    default: str = "fr",
+) -> int:
     """`faqbot ask --json --dialogue`: one message per line, an empty line starts a new
     conversation; each message is decided in its conversation (as the Telegram chat does), one
-    JSON object per line with its conversation's number (`dialogue`) and turn (`turn`)."""
+    JSON object per line with its conversation's number (`dialogue`) and turn (`turn`).
+    `language` None (no --lang): the user's language is not known, their messages tell it."""
     state, number, turn_number, clock = DialogueState(), 0, 0, 1_000_000.0
     for raw in lines:
         text = raw.strip()
@@ -92,7 +99,7 @@ def ask_dialogues(engine: Engine, language: str, lines: Iterable[str], out: Text
                 state, number, turn_number = DialogueState(), number + 1, 0
             continue
         clock += 5.0
-        turn = take_turn(engine, text, state, language, clock)
+        turn = take_turn(engine, text, state, language, clock, default)
         state, turn_number = turn.state, turn_number + 1
         record = turn.decision.as_json(engine.kb) | {"dialogue": number, "turn": turn_number}
         print(json.dumps(record, ensure_ascii=False), file=out)

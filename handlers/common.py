@@ -147,20 +147,24 @@ async def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
 
 
 async def preferred_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    """The user's stored choice, else Telegram's language_code if fr/de/en, else the default.
+    """The user's stored choice, else Telegram's language_code if fr/de/en, else the default."""
+    return await stated_language(update, context) or settings_of(context).default_language
+
+
+async def stated_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The user's stored choice, else Telegram's language_code if fr/de/en; None if neither.
 
     SQLite writes wait for the disk (synchronous=FULL), so storage runs in a worker thread and
     the event loop keeps serving other users.
     """
-    default = settings_of(context).default_language
     user = update.effective_user
     if user is None:
-        return default
+        return None
     storage = storage_of(context)
     known, stored = storage.cached_language(user.id)
     if not known:  # a user not seen since the start: one read, off the event loop
         stored = await asyncio.to_thread(storage.language, user.id)
-    return stored or language_from_code(user.language_code, default)
+    return stored or language_from_code(user.language_code, None)
 
 
 async def send_html(

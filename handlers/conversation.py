@@ -27,12 +27,12 @@ from handlers.common import (
     edit_html,
     engine_of,
     metrics_of,
-    preferred_language,
     question_log_of,
     refuse_non_question,
     remember_dialogue,
     send_html,
     settings_of,
+    stated_language,
     storage_of,
     user_language,
 )
@@ -168,12 +168,15 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     """Answer in the conversation's language (the clear language of this message, else that of
     the conversation so far, else the user's), reading a short follow-up with the subject of
     the answer before (the chat's dialogue state); log the question for FAQ editors."""
-    preferred = await preferred_language(update, context)
+    stated = await stated_language(update, context)
+    default = settings_of(context).default_language
+    preferred = stated or default
     if await refuse_non_question(update, context, text, preferred, texts.empty(preferred)):
         return
     chat_id = update.effective_chat.id
     engine = engine_of(context)
-    turn = take_turn(engine, text, await dialogue_of(context, chat_id), preferred, time.time())
+    state = await dialogue_of(context, chat_id)
+    turn = take_turn(engine, text, state, stated, time.time(), default)
     decision, language, after_this = turn.decision, turn.decision.language, turn.state
     user_id = update.effective_user.id if update.effective_user else None
     log.debug("question from %s: %r", user_id, text)

@@ -13,7 +13,7 @@ MAX_QUESTION_LENGTH = 1000
 TOO_LONG, EMPTY = "too_long", "empty"
 
 
-def language_from_code(language_code: str | None, default: str) -> str:
+def language_from_code(language_code: str | None, default: str | None) -> str | None:
     """fr, de or en from Telegram's IETF `language_code` ("de-CH" -> de); `default` otherwise."""
     primary = (language_code or "").split("-")[0].strip().lower()
     return primary if primary in LANGUAGES else default

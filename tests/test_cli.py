@@ -128,6 +128,20 @@ def test_ask_dialogue_decides_each_message_in_its_conversation():
     assert turns[3]["faq_id"] is None
 
 
+def test_ask_dialogue_without_a_language_takes_the_first_message_s():
+    run = faqbot("ask", "--dialogue", stdin="Hallo\nwas ist kmo\n\nhilfe\n\nhmm\n")
+    assert run.returncode == 0, run.stderr
+    turns = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [(t["status"], t["language"]) for t in turns] == [
+        ("smalltalk", "de"),
+        ("answer", "de"),
+        ("smalltalk", "de"),
+        ("clarify", "fr"),  # nothing tells: the default language
+    ]
+    forced = faqbot("ask", "--dialogue", "--lang", "fr", stdin="Hallo\n")
+    assert json.loads(forced.stdout)["language"] == "fr"  # the user's own language holds
+
+
 def test_chat_knows_the_bot_s_commands_and_names_no_button_it_lacks():
     run = faqbot(
         "chat",

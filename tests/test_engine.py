@@ -85,6 +85,13 @@ def test_the_index_reads_variants_into_the_same_tokens_as_questions():
         ("where is kmo", "en"),
         ("how many visitors did the fair have", "en"),
         ("what is the Cité du Numérique", "en"),
+        # English contractions are English, not French elisions ("c'est", "l'usine")
+        ("What's Laurent Riche's role?", "en"),
+        ("I'm a student, can I go?", "en"),
+        ("c'est quoi l'usine école", "fr"),
+        ("qu'est-ce que KMØ ?", "fr"),
+        ("hilfe", "de"),
+        ("best hotel near basel airport", "en"),
     ],
 )
 def test_detects_language_of_short_informal_text(text, language):
@@ -390,10 +397,12 @@ def test_how_long_the_user_has_been_looking_is_context_not_a_month_asked():
         (
             "Je suis demandeur d'emploi depuis deux ans, les formations de la Maison de "
             "l'Industrie sont pour moi ?",
-            "Je suis demandeur d'emploi, les formations de la Maison de l'Industrie sont pour moi ?",
+            "Je suis demandeur d'emploi, les formations de la Maison de l'Industrie sont pour "
+            "moi ?",
         ),
         (
-            "Ich bin seit einem Jahr arbeitslos, sind die Kurse der Maison de l'Industrie für mich?",
+            "Ich bin seit einem Jahr arbeitslos, sind die Kurse der Maison de l'Industrie für "
+            "mich?",
             "Ich bin arbeitslos, sind die Kurse der Maison de l'Industrie für mich?",
         ),
     ]:

@@ -231,6 +231,15 @@ async def test_a_short_ambiguous_question_keeps_the_users_language(bot: RunningB
     assert not any(d.startswith("dl:") for d in data_of(reply))
 
 
+async def test_a_user_of_no_known_language_is_answered_in_the_one_they_write(bot: RunningBot):
+    # a Spanish profile, no choice stored: "Hallo" is German enough
+    reply = await bot.send(ANNA, "Hallo", language_code="es")
+    assert reply["text"].startswith("Hallo!")
+    # a French profile: a one-word greeting is not clear enough to leave French
+    reply = await bot.send(ANNA + 1, "Hallo", language_code="fr")
+    assert reply["text"].startswith("Bonjour")
+
+
 async def test_a_suggestion_chosen_by_button_becomes_the_answer(bot: RunningBot):
     question = first(bot.engine, SUGGESTING, SUGGEST)
     decision = bot.engine.decide(question, language="fr")

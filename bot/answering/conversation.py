@@ -46,12 +46,28 @@ class Turn:
     shown: tuple[str, ...]  # the entries the reply shows
 
 
-def take_turn(engine: Engine, text: str, state: DialogueState, preferred: str, now: float) -> Turn:
-    """Decide `text` in the conversation so far (`state`, taken as it is at `now`)."""
+def take_turn(
+    engine: Engine,
+    text: str,
+    state: DialogueState,
+    preferred: str | None,
+    now: float,
+    default: str = "fr",
+) -> Turn:
+    """Decide `text` in the conversation so far (`state`, taken as it is at `now`).
+
+    `preferred` None: the user's own language is not known (no choice stored, a Telegram
+    profile in another language, the command line without --lang); until the conversation has
+    one, any evidence in the message decides ("Hallo", "hilfe"), else `default`."""
     state = state.current(now)
     speaking = state.language or preferred
-    language = reply_language(engine.detect(text, speaking), speaking)
-    decision = engine.decide(text, language=language, default_language=speaking, state=state)
+    if speaking is None:
+        language = engine.detect(text, default).language
+    else:
+        language = reply_language(engine.detect(text, speaking), speaking)
+    decision = engine.decide(
+        text, language=language, default_language=speaking or default, state=state
+    )
     if decision.faq_id:
         shown: tuple[str, ...] = (decision.faq_id,)
     else:

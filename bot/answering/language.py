@@ -28,6 +28,7 @@ MARKERS: Mapping[str, frozenset[str]] = {
         oui non aussi tres entreprise entreprises emploi emplois formation formations salon
         industrie territoire territoires quoi ca chez apres avant depuis entre encore deja
         voudrais aimerais cherche besoin savoir connaitre ete etre avoir fait faire
+        aide coucou euh
         """.split()
     ),
     "de": frozenset(
@@ -41,6 +42,7 @@ MARKERS: Mapping[str, frozenset[str]] = {
         unternehmen firma betriebe stellen ausbildung weiterbildung messe besucher gebiet
         gebiete region regionen industriegebiet stadt jahr jahre vom beim neue neuen genaue
         sucht suche mitarbeiter kontakt eintritt preis preise kosten wann ja nein
+        hilfe tschuss ahm
         """.split()
     ),
     "en": frozenset(
@@ -51,7 +53,7 @@ MARKERS: Mapping[str, frozenset[str]] = {
         no yes hello hi hey thanks thank please much many any some tell know explain want like
         company companies business jobs job training fair visitors territory territories
         region industry funding money budget support help team people open students
-        project price ticket tickets twenty twelve thirty hundred next
+        project price ticket tickets twenty twelve thirty hundred next best near get
         """.split()
     ),
 }
@@ -68,6 +70,13 @@ _ENDING_CUES = {
     ),
     "en": re.compile(r"(?:ing|ness|ship|ed|ly|ies)$"),
 }
+
+
+# An English contraction: "I" or a word of two letters or more, an apostrophe, s/t/m/re/ve/
+# ll/d (French elides after one letter or "qu": "c'est", "qu'est", "l'usine").
+_CONTRACTION = re.compile(
+    r"(?:(?<=[a-z]{2})(?<!qu)|(?<=\bi)|(?<=\byou))['\u2019](?:s|t|m|re|ve|ll|d)\b"
+)
 
 
 # Names of the programme's places and schemes are French in every language ("was ist die
@@ -117,6 +126,11 @@ def detect_language(
     """
     scores = {lang: 0.0 for lang in LANGUAGES}
     raw = unicodedata.normalize("NFC", text.lower())
+    if "'" in raw or "\u2019" in raw:
+        # "what's", "don't", "I'm": English, and their "s", "t", "m" are not French elisions
+        raw, contractions = _CONTRACTION.subn(" ", raw)
+        scores["en"] += 1.0 * contractions
+        text = raw
     for lang, cue in _LETTER_CUES.items():
         scores[lang] += 0.75 * len(cue.findall(raw))
     for word in PROPER_NAMES.sub(" ", fold(text)).split():

@@ -262,4 +262,6 @@ STOPWORDS_EN = frozenset(
     answer answers reply
     """.split()
 )
-STOPWORDS = STOPWORDS_FR | STOPWORDS_DE | STOPWORDS_EN
+# Hesitations of the three languages: nothing asked ("hmm", "euh", "ähm").
+FILLERS = frozenset("hmm hm hmmm mmh mh euh heu bof ahm aehm ah uh um umm erm".split())
+STOPWORDS = STOPWORDS_FR | STOPWORDS_DE | STOPWORDS_EN | FILLERS
