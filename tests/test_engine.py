@@ -609,3 +609,23 @@ def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, st
     assert decision.status == status
     if faq_id is not None:
         assert decision.faq_id == faq_id
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "faq_id"),
+    [
+        # found by a third helper trying the bot as a new user: travel, code, money of the day
+        ("horaires du TER Mulhouse-Bâle svp", OFF_TOPIC, None),
+        ("bus from basel airport to mulhouse", OFF_TOPIC, None),
+        ("how do I get a work visa for Switzerland", OFF_TOPIC, None),
+        ("can u write me python code to sort a list", OFF_TOPIC, None),
+        ("bitcoin price today?", OFF_TOPIC, None),
+        # ...and getting to one of the programme's places is a gap on it
+        ("comment aller à KMØ en tram ?", GAP, "kmo-what"),
+        ("Wie komme ich mit dem Zug zur Be 4.0?", GAP, "be40-what"),
+        ("euh", CLARIFY, None),
+    ],
+)
+def test_what_a_third_new_user_asked(text, status, faq_id):
+    decision = engine().decide(text)
+    assert (decision.status, decision.faq_id) == (status, faq_id)

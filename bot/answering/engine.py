@@ -20,6 +20,7 @@ from bot.answering.knowledge import LANGUAGES, Entry, KnowledgeBase
 from bot.answering.language import LanguageGuess, detect_language, vocabulary_lexicon
 from bot.answering.matcher import (
     OFF_TOPIC_CUES,
+    TRAVEL_WORDS,
     Candidate,
     MatchIndex,
     MatchSettings,
@@ -529,13 +530,20 @@ class Engine:
         holds ("horaires Mulhouse")."""
         places = content & PLACE_WORDS
         rest = content - places
+        travel = bool(rest & TRAVEL_WORDS)
+        if travel:
+            # getting from place to place: what is asked of the journey ("horaires") no more
+            # points at an entry than the places do
+            rest = {
+                w for w in rest if w not in TRAVEL_WORDS and not is_cue(w, self.index.out_of_scope)
+            }
         return (
             bool(places)
-            and bool(rest)
+            and (bool(rest) or travel)
             and not any(
                 n not in self._gap_only_words for w in rest for n, _ in self.index.neighbours(w)
             )
-            and not asks_out_of_scope(self.index, words)
+            and (travel or not asks_out_of_scope(self.index, words))
         )
 
     def match(self, words: list[str], limit: int = MAX_SUGGESTIONS + 2) -> list[Candidate]:

@@ -60,13 +60,20 @@ class MatchSettings:
     entry_share: float = 0.3
 
 
+# Getting somewhere: the FAQ never holds it; about one of its subjects a gap ("KMØ en
+# tram ?"), about places only off-topic ("horaires du TER Mulhouse-Bâle").
+TRAVEL_WORDS = frozenset(
+    "railway ter sncf tram tramway bus zug zuge bahn sbb flughafen airport aeroport".split()
+)
+
 # Words that mark a request the article never answers: prices, hours, deadlines, contacts,
 # jobs. Words the FAQ itself uses in another sense stay out ("s'adresse", "ouvert aux
 # entreprises", "salariés", "candidaté", "number of visitors", "sur un même site"). A question
 # holding one is never answered with confidence: "how much does FORMLAB cost" is not "what
 # is FORMLAB".
-OUT_OF_SCOPE_CUES = frozenset(
-    """
+OUT_OF_SCOPE_CUES = (
+    frozenset(
+        """
     prix tarif tarifs cout couts coute coutent payant gratuit gratuite frais horaire horaires
     ouverture fermeture heure heures limite delai delais inscrire inscription inscriptions
     postuler dossier formulaire subvention subventions telephone courriel email mail adresse
@@ -88,6 +95,8 @@ OUT_OF_SCOPE_CUES = frozenset(
     donnerstag freitag samstag sonntag wochenende monday tuesday wednesday thursday friday
     saturday sunday
     """.split()
+    )
+    | TRAVEL_WORDS
 )
 
 
@@ -113,6 +122,7 @@ OFF_TOPIC_CUES = frozenset(
     gagne gewonnen won
     licence jura law psychologie psychology medecine medizin medicine sante gesundheit
     health hotel hotels unterkunft logement wohnung apartment appartement
+    visa visum bitcoin crypto krypto python javascript code coding programming programmieren
     """.split()
 )
 
