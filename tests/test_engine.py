@@ -594,6 +594,15 @@ def test_when_after_an_answer_that_holds_its_dates_is_that_answer_again(
     assert (after.decision.status, after.decision.faq_id) == (ANSWER, turn.decision.faq_id)
 
 
+def test_when_after_an_answer_without_dates_is_its_topic_s_dated_answer():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "Für wen ist KMØ?", DialogueState(), "de", 1e3)
+    assert turn.decision.faq_id == "kmo-who"  # its answer gives no date
+    after = take_turn(engine(), "wann wurde es eröffnet?", turn.state, "de", 1_010.0)
+    assert (after.decision.status, after.decision.faq_id) == (ANSWER, "kmo-what")  # KMØ (2019)
+
+
 @pytest.mark.parametrize(
     ("text", "language", "status", "faq_id"),
     [

@@ -88,9 +88,14 @@ ARITHMETIC = re.compile(
 # period?", "ab wann?", "et c'était prévu pour quand ?"), in tokens.
 TIME_ASKED = frozenset(
     "qwhen qcount temps duree periode period zeitraum dauer zeit year years annee jahr "
-    "prevu prevue prevus geplant planned scheduled ab seit depuis pendant since during".split()
+    "prevu prevue prevus geplant planned scheduled ab seit depuis pendant since during "
+    # what begins at a date: "wann wurde es eröffnet?", "il a été créé quand ?"
+    "cree creee crees fonde fondee lance lancee inaugure eroffnet eroeffnet gegrundet "
+    "gegruendet gestartet geschaffen created founded launched opened started".split()
 )
-TIME_WORDS = TIME_ASKED - {"qcount", "ab", "seit", "depuis", "pendant", "since", "during"}
+TIME_WORDS = frozenset(
+    "qwhen temps duree periode period zeitraum dauer zeit year years annee jahr".split()
+)
 # A date or a span in an answer, once its "as of March 2019" is set aside (folded text).
 AS_OF = re.compile(r"\b(?:march|mars|marz|maerz)\s+2019\b")
 TIME_IN_ANSWER = re.compile(
@@ -482,11 +487,13 @@ class Engine:
         )
         if not asks:  # "non", "hmm": nothing to answer, with or without a subject
             return clarify(question, lang)
-        if subject is not None and self.asks_when_of(words, subject, lang):
-            # "over what period?" after the job losses: the answer just shown holds its dates
-            entry = self.kb.entries[subject]
+        dated = self.dated_entry(words, subject, lang) if subject is not None else None
+        if dated is not None:
+            # "over what period?" after the job losses: the answer just shown holds its dates;
+            # "wann wurde es eröffnet?" after who KMØ is for: its topic's entry that does
+            entry = self.kb.entries[dated]
             return Decision(
-                question, ANSWER, lang, subject, 0.0, (), (), entry.answers[lang], follows=subject
+                question, ANSWER, lang, dated, 0.0, (), (), entry.answers[lang], follows=subject
             )
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
@@ -621,14 +628,21 @@ class Engine:
             self._key_words[faq_id] = max(known, key=self.index.idf.__getitem__) if known else None
         return self._key_words[faq_id]
 
-    def asks_when_of(self, words: list[str], subject: str, lang: str) -> bool:
-        """Whether a message asks only when (or how long) and the subject's answer tells it:
-        a date or a span besides its "as of March 2019"."""
+    def dated_entry(self, words: list[str], subject: str, lang: str) -> str | None:
+        """For a message that asks only when (or how long, or when something began): the
+        subject when its answer tells it (a date or a span besides its "as of March 2019"),
+        else the one entry of the subject's topic whose answer does; None otherwise."""
         if not words or not set(words) <= TIME_ASKED or not TIME_WORDS.intersection(words):
-            return False
-        return bool(
-            TIME_IN_ANSWER.search(AS_OF.sub(" ", fold(self.kb.entries[subject].answers[lang])))
-        )
+            return None
+        if self.tells_a_date(subject, lang):
+            return subject
+        topic = self.kb.topic(self.kb.entries[subject].topic)
+        dated = [e for e in (topic.entry_ids if topic else ()) if self.tells_a_date(e, lang)]
+        return dated[0] if len(dated) == 1 else None
+
+    def tells_a_date(self, faq_id: str, lang: str) -> bool:
+        answer = fold(self.kb.entries[faq_id].answers[lang])
+        return bool(TIME_IN_ANSWER.search(AS_OF.sub(" ", answer)))
 
     def is_vague_question(self, question: str) -> bool:
         """Whether a question without content words asks what the assistant is ("what can you
