@@ -638,3 +638,33 @@ def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, st
 def test_what_a_third_new_user_asked(text, status, faq_id):
     decision = engine().decide(text)
     assert (decision.status, decision.faq_id) == (status, faq_id)
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "status", "faq_id"),
+    [
+        # the answer just shown gives the number
+        (
+            "how many industrial jobs were lost?",
+            "how many exactly?",
+            ANSWER,
+            "sudalsace-job-losses",
+        ),
+        # another entry of the subject gives it
+        ("Was ist Be 4.0?", "wie viele Besucher?", ANSWER, "be40-visitors"),
+        # named, never counted: a number the FAQ does not give
+        (
+            "Wer macht beim Campus Industrie 4.0 mit?",
+            "Wie viele Firmen genau?",
+            GAP,
+            "campus-members",
+        ),
+        ("Who is part of Campus Industrie 4.0?", "how many?", GAP, "campus-members"),
+    ],
+)
+def test_how_many_after_an_answer_is_its_number_or_a_gap(first, then, status, faq_id):
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), first, DialogueState(), "en", 1e3)
+    after = take_turn(engine(), then, turn.state, "en", 1_010.0)
+    assert (after.decision.status, after.decision.faq_id) == (status, faq_id)

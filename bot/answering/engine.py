@@ -98,6 +98,9 @@ TIME_WORDS = frozenset(
 )
 # A date or a span in an answer, once its "as of March 2019" is set aside (folded text).
 AS_OF = re.compile(r"\b(?:march|mars|marz|maerz)\s+2019\b")
+COUNT_IN_ANSWER = re.compile(r"\b(?!(?:1[89]|20)\d\d\b)\d+\b")
+# "Industrie 4.0", "Be 4.0", "4iTec 4.0" folded: names, not numbers
+NAMED_FOUR_POINT_O = re.compile(r"\b(?:industrie|industry|be|4itec)\s*40\b|\b4itec\b")
 TIME_IN_ANSWER = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:decade|decennie|jahrzehnt|years|ans|jahren|jahre)\b"
 )
@@ -487,6 +490,13 @@ class Engine:
         )
         if not asks:  # "non", "hmm": nothing to answer, with or without a subject
             return clarify(question, lang)
+        counted = subject is not None and "qcount" in words and len(content) <= 1
+        if counted and self.tells_a_count(subject, lang) and content <= self.entry_words(subject):
+            # "how many exactly?" after the job losses: the number just shown
+            entry = self.kb.entries[subject]
+            return Decision(
+                question, ANSWER, lang, subject, 0.0, (), (), entry.answers[lang], follows=subject
+            )
         dated = self.dated_entry(words, subject, lang) if subject is not None else None
         if dated is not None:
             # "over what period?" after the job losses: the answer just shown holds its dates;
@@ -497,6 +507,19 @@ class Engine:
             )
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
+            if (
+                counted
+                and not self.tells_a_count(subject, lang)
+                and (
+                    follow_up is None
+                    or follow_up.status != ANSWER
+                    or not self.tells_a_count(follow_up.faq_id, lang)
+                )
+            ):
+                # "Wie viele Firmen genau?" after the Campus's members, named but not counted,
+                # and no entry it leads to counts them: a number the FAQ does not give
+                candidates = list(follow_up.candidates) if follow_up else []
+                return self.gap_on_subject(question, lang, subject, candidates)
             if follow_up is not None:
                 return follow_up
         if vague:
@@ -639,6 +662,11 @@ class Engine:
         topic = self.kb.topic(self.kb.entries[subject].topic)
         dated = [e for e in (topic.entry_ids if topic else ()) if self.tells_a_date(e, lang)]
         return dated[0] if len(dated) == 1 else None
+
+    def tells_a_count(self, faq_id: str, lang: str) -> bool:
+        """Whether an entry's answer gives a number that is not a year ("136", "48 %")."""
+        answer = NAMED_FOUR_POINT_O.sub(" ", fold(self.kb.entries[faq_id].answers[lang]))
+        return bool(COUNT_IN_ANSWER.search(answer))
 
     def tells_a_date(self, faq_id: str, lang: str) -> bool:
         answer = fold(self.kb.entries[faq_id].answers[lang])
