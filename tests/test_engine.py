@@ -633,6 +633,8 @@ def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, st
         ("comment aller à KMØ en tram ?", GAP, "kmo-what"),
         ("Wie komme ich mit dem Zug zur Be 4.0?", GAP, "be40-what"),
         ("euh", CLARIFY, None),
+        ("how much does a desk at KMØ cost per month?", GAP, "kmo-what"),
+        ("Was gibt es für KMU im Bereich F&E?", ANSWER, "programme-acceleration-centres"),
     ],
 )
 def test_what_a_third_new_user_asked(text, status, faq_id):

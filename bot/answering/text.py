@@ -43,6 +43,8 @@ _BE40 = re.compile(r"\bbe\s?4\s?[.,]?\s?0\b")
 _DECIMAL = re.compile(r"(\d)[.,](\d)")
 _ASCII_WORDS = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
 _S_ADRESSE = re.compile(r"\bs\s+adress")
+# "R&D", "F&E": one word, not two letters that folding would drop
+_AMPERSAND_PAIR = re.compile(r"\b([a-z])\s*&\s*([a-z])\b")
 # Cross-border users write the places in their own language: one spelling for matching.
 PLACE_NAMES = {
     "mulhausen": "mulhouse",
@@ -75,6 +77,8 @@ def fold(text: str) -> str:
         text = _DECIMAL.sub(r"\1\2", text)
     if "sass" in text or "south" in text or "hausen" in text:  # the keys of PLACE_NAMES
         text = _PLACE_NAMES.sub(lambda m: PLACE_NAMES[m[0]], text)
+    if "&" in text:
+        text = _AMPERSAND_PAIR.sub(r"\1\2", text)
     if "adress" in text:
         # French "s'adresser à" (is meant for) is not "adresse" (an address).
         text = _S_ADRESSE.sub("sadress", text)
@@ -247,7 +251,7 @@ STOPWORDS_DE = frozenset(
 STOPWORDS_EN = frozenset(
     """
     a about above after again all am an and any are as at be been before being below between both
-    but by can could did do does doing down during each few for from further had has have having
+    per but by can could did do does doing down during each few for from further had has have having
     he her here hers him his how i if in into is it its itself just me more most my no nor not of
     off on once only or other our out over own same she should so some such than that the their
     them then there these they this those through to too under until up very was we were what
