@@ -437,6 +437,10 @@ def test_since_when_asks_when_in_every_language_and_follows_the_subject():
     assert tokens("seit wann?", STOPWORDS) == tokens("wie lange?", STOPWORDS) == ["qwhen"]
     assert tokens("depuis combien de temps ?", STOPWORDS) == ["qwhen"]
     assert tokens("combien de territoires ?", STOPWORDS) == ["qcount", "territoires"]
+    # "qu'est-ce qui", "ce qui" ask what, not who
+    assert tokens("qu'est-ce qui existe ?", STOPWORDS) == tokens("ce qui existe", STOPWORDS)
+    assert "qwho" not in tokens("qu'est-ce qui existe ?", STOPWORDS)
+    assert tokens("qui est Laurent Riche ?", STOPWORDS)[0] == "qwho"
     turn = take_turn(engine(), "Who is part of Campus Industrie 4.0?", DialogueState(), "en", 1e3)
     turn = take_turn(engine(), "since when?", turn.state, "en", 1_010.0)
     assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "campus-what")
@@ -635,6 +639,12 @@ def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, st
         ("euh", CLARIFY, None),
         ("how much does a desk at KMØ cost per month?", GAP, "kmo-what"),
         ("Was gibt es für KMU im Bereich F&E?", ANSWER, "programme-acceleration-centres"),
+        (
+            "Je dirige une boite de 50 salariés à Colmar, on veut passer à l'industrie 4.0 mais "
+            "on a pas de labo. Qu'est-ce qui existe pour les PME côté R&D ?",
+            ANSWER,
+            "programme-acceleration-centres",
+        ),
     ],
 )
 def test_what_a_third_new_user_asked(text, status, faq_id):

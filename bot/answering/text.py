@@ -104,11 +104,12 @@ _QUESTION_PHRASES = re.compile(
     r"|(?P<wann>seit\s+wie\s+vielen?\s+jahren|wie\s+lange|seit\s+wann)"
     r"|(?P<when>since\s+when|how\s+long|how\s+many\s+years)"
     r"|(?P<wieviel>wie\s+viele?n?)"
+    r"|(?P<quoi>qu\s+est\s+ce\s+qui|ce\s+qui)"
     r"|(?P<howmany>how\s+(?:many|much))"
     r")\b"
 )
 # A folded text that may hold one of them (one search, not a test per phrase).
-_PHRASE_HINT = re.compile(r"wie|how|since|depuis|seit|combien|fait")
+_PHRASE_HINT = re.compile(r"wie|how|since|depuis|seit|combien|fait|qui")
 
 
 def _question_phrases(folded: str) -> str:
