@@ -437,6 +437,9 @@ def test_since_when_asks_when_in_every_language_and_follows_the_subject():
     assert tokens("seit wann?", STOPWORDS) == tokens("wie lange?", STOPWORDS) == ["qwhen"]
     assert tokens("depuis combien de temps ?", STOPWORDS) == ["qwhen"]
     assert tokens("combien de territoires ?", STOPWORDS) == ["qcount", "territoires"]
+    # "s'adresse à" (is meant for) is no address, with a typed or a curly apostrophe
+    assert tokens("s'adresse a qui", STOPWORDS) == tokens("s’adresse à qui", STOPWORDS)
+    assert "adresse" not in tokens("s'adresse a qui", STOPWORDS)
     # "qu'est-ce qui", "ce qui" ask what, not who
     assert tokens("qu'est-ce qui existe ?", STOPWORDS) == tokens("ce qui existe", STOPWORDS)
     assert "qwho" not in tokens("qu'est-ce qui existe ?", STOPWORDS)

@@ -42,7 +42,7 @@ _BE40 = re.compile(r"\bbe\s?4\s?[.,]?\s?0\b")
 # 4.0 / 4,0 and 1,3 / 1.3: decimal separators differ across the three languages.
 _DECIMAL = re.compile(r"(\d)[.,](\d)")
 _ASCII_WORDS = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
-_S_ADRESSE = re.compile(r"\bs\s+adress")
+_S_ADRESSE = re.compile(r"\bs[\s'`]+adress")
 # "R&D", "F&E": one word, not two letters that folding would drop
 _AMPERSAND_PAIR = re.compile(r"\b([a-z])\s*&\s*([a-z])\b")
 # Cross-border users write the places in their own language: one spelling for matching.
