@@ -683,3 +683,14 @@ def test_how_many_after_an_answer_is_its_number_or_a_gap(first, then, status, fa
     turn = take_turn(engine(), first, DialogueState(), "en", 1e3)
     after = take_turn(engine(), then, turn.state, "en", 1_010.0)
     assert (after.decision.status, after.decision.faq_id) == (status, faq_id)
+
+
+def test_a_follow_up_that_opens_by_continuing_stays_with_its_subject_longer():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(
+        engine(), "Wie viele Territoires d'Industrie gibt es?", DialogueState(), "de", 1e3
+    )
+    after = take_turn(engine(), "und ist das Südelsass auch dabei?", turn.state, "de", 1_010.0)
+    # "dabei" alone would make it the Campus's members; "und…" says it goes on from the list
+    assert (after.decision.status, after.decision.faq_id) == (ANSWER, "sudalsace-selected")

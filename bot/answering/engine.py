@@ -119,6 +119,8 @@ QUESTION_WORD_TOKENS = frozenset(QUESTION_WORDS.values())
 # A short question answered both alone and with the subject: the subject's answer wins unless
 # the other scores this much more.
 FOLLOW_UP_MARGIN = 5.0
+# ...and by this much when it opens by continuing ("und ist Sud Alsace dabei?", "et pour…").
+CONTINUATION_MARGIN = 30.0
 # A question without content words is about the assistant when this close to one of its
 # entry's variants (rapidfuzz ratio, 0-100).
 VAGUE_SIMILARITY = 60.0
@@ -188,6 +190,12 @@ def inflected(synonyms: dict[str, str]) -> dict[str, str]:
             for ending in INFLECTIONS:
                 forms.setdefault(written + ending, term)
     return forms
+
+
+def continues(question: str) -> bool:
+    """Whether a message opens by continuing the conversation ("et…", "und…", "what about…")."""
+    opening = words_of(question)[:2]
+    return bool(opening) and (opening[0] in CONTINUATIONS or " ".join(opening) in CONTINUATIONS)
 
 
 def points_back(question: str) -> bool:
@@ -478,13 +486,9 @@ class Engine:
                 or topical[0].explained < OFF_TOPIC_ANSWER_EXPLAINED
             ):
                 return off_topic(question, lang, self.entries_only(topical))
-        opening = words_of(question)[:3]
-        continues = bool(opening) and (
-            opening[0] in CONTINUATIONS or " ".join(opening[:2]) in CONTINUATIONS
-        )
         asks = (
             bool(content)
-            or continues
+            or continues(question)
             or question.rstrip().endswith("?")
             or any(w in QUESTION_WORD_TOKENS for w in words)
         )
@@ -728,7 +732,8 @@ class Engine:
             # clearly better answered elsewhere.
             if alone_status != ANSWER or decision.faq_id == alone[0].faq_id:
                 return replace(decision, follows=subject)
-            if in_topic[0].score >= alone[0].score - FOLLOW_UP_MARGIN:
+            margin = CONTINUATION_MARGIN if continues(question) else FOLLOW_UP_MARGIN
+            if in_topic[0].score >= alone[0].score - margin:
                 return replace(decision, follows=subject)
             return None
         if alone_status == ANSWER:
