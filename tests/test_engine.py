@@ -694,3 +694,13 @@ def test_a_follow_up_that_opens_by_continuing_stays_with_its_subject_longer():
     after = take_turn(engine(), "und ist das Südelsass auch dabei?", turn.state, "de", 1_010.0)
     # "dabei" alone would make it the Campus's members; "und…" says it goes on from the list
     assert (after.decision.status, after.decision.faq_id) == (ANSWER, "sudalsace-selected")
+
+
+def test_a_short_question_naming_another_subject_is_not_asked_of_the_last_one():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "Who is part of Campus Industrie 4.0?", DialogueState(), "en", 1e3)
+    after = take_turn(engine(), "who can go to the KMØ place?", turn.state, "en", 1_010.0)
+    assert after.decision.follows is None
+    shown = [after.decision.faq_id] if after.decision.faq_id else after.decision.suggestions
+    assert shown and all((c if isinstance(c, str) else c.faq_id).startswith("kmo-") for c in shown)

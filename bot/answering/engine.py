@@ -738,6 +738,16 @@ class Engine:
             return None
         if alone_status == ANSWER:
             return None
+        if (
+            alone_status == SUGGEST
+            and alone
+            and self.entry_of(alone[0].faq_id).topic != topic_id
+            and alone[0].explained >= self.thresholds.min_explained
+            and (not in_topic or alone[0].explained > in_topic[0].explained)
+        ):
+            # "who can go to the KMØ place?" after the Campus: another subject named, more of
+            # the question explained there; not asked of the Campus
+            return None
         if asks_out_of_scope(self.index, words):
             # "comment je m'inscris ?" after an answer: what the FAQ never holds, about the
             # subject just shown.
