@@ -675,6 +675,13 @@ def test_what_a_third_new_user_asked(text, status, faq_id):
             "campus-members",
         ),
         ("Who is part of Campus Industrie 4.0?", "how many?", GAP, "campus-members"),
+        # the label's answer names the 136 territories selected with Sud Alsace
+        (
+            "Quand le Sud Alsace a-t-il eu le label ?",
+            "et combien d'autres ?",
+            ANSWER,
+            "sudalsace-label-date",
+        ),
     ],
 )
 def test_how_many_after_an_answer_is_its_number_or_a_gap(first, then, status, faq_id):

@@ -202,7 +202,7 @@ class TokenCache(dict):
 # a question that shares only these with an entry shares nothing with it.
 STOPWORDS_FR = frozenset(
     """
-    mien mienne miens miennes tien tienne sien sienne
+    mien mienne miens miennes tien tienne sien sienne autres
     a ai aie aient aies ait alors as au aucun aussi autre aux avec avais avait avant avez avoir
     avons bon c ca car ce cela celle celles celui ces cet cette ceux chaque chez ci comme comment
     d dans de des du donc dont du elle elles en encore es est et etaient etait etant ete etes etre
@@ -255,7 +255,7 @@ STOPWORDS_EN = frozenset(
     per but by can could did do does doing down during each few for from further had has have having
     he her here hers him his how i if in into is it its itself just me more most my no nor not of
     off on once only or other our out over own same she should so some such than that the their
-    them then there these they this those through to too under until up very was we were what
+    others them then there these they this those through to too under until up very was we were what
     when where which while who whom why will with would you your yours please thanks thank hello
     hi hey tell know explain want wanted wondering wonder like question questions info
     information much many whats wheres whos hows cheers dear sir madam any anything something
