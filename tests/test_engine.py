@@ -711,3 +711,21 @@ def test_a_short_question_naming_another_subject_is_not_asked_of_the_last_one():
     assert after.decision.follows is None
     shown = [after.decision.faq_id] if after.decision.faq_id else after.decision.suggestions
     assert shown and all((c if isinstance(c, str) else c.faq_id).startswith("kmo-") for c in shown)
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "status", "faq_id"),
+    [
+        # found by a fourth helper trying conversations as a new user
+        ("Was ist Be 4.0?", "und?", CLARIFY, None),
+        ("What is KMØ?", "and then?", CLARIFY, None),
+        ("Was ist FORMLAB?", "nein, ich meinte KMØ", ANSWER, "kmo-what"),
+        ("What is FORMLAB?", "no, I meant KMØ", ANSWER, "kmo-what"),
+    ],
+)
+def test_a_bare_and_asks_for_more_and_a_correction_is_the_new_subject(first, then, status, faq_id):
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), first, DialogueState(), "en", 1e3)
+    after = take_turn(engine(), then, turn.state, "en", 1_010.0)
+    assert (after.decision.status, after.decision.faq_id) == (status, faq_id)

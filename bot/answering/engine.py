@@ -112,6 +112,11 @@ SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 FOLLOW_UP_WORDS = 3
 # Words that open a message continuing the conversation ("et pour les étudiants ?").
 CONTINUATIONS = frozenset("et and und also aussi auch sinon".split()) | {"what about", "how about"}
+# A message of nothing but these asks nothing ("et ?", "und?", "and then?").
+BARE_CONTINUATIONS = frozenset(
+    "et and und also aussi auch sinon alors dann then donc so weiter ensuite puis ou oder or "
+    "else".split()
+)
 # ...and, after a continuation, words that point back at what came before ("et pour les
 # étudiants ?", "and for students?", "what about it?"): with nothing before, say more.
 POINTING_BACK = frozenset("pour for fur avec with mit sans without ohne ca it es das that".split())
@@ -464,6 +469,9 @@ class Engine:
             # "what can you do?", "tu sers à quoi ?": what the assistant knows ("who is it
             # for?" after an answer is about that answer: a follow-up, below).
             return self.about_the_assistant(question, lang)
+        if not content and set(words_of(question)) <= BARE_CONTINUATIONS:
+            # "et ?", "und?", "and then?": nothing asked, with or without a subject
+            return clarify(question, lang)
         if not content and subject is None:
             # "et c'était quand ?", "non", "et ça ?" with nothing before: say more.
             return clarify(question, lang)

@@ -123,6 +123,9 @@ OFF_TOPIC_CUES = frozenset(
     licence jura law psychologie psychology medecine medizin medicine sante gesundheit
     health hotel hotels unterkunft logement wohnung apartment appartement
     visa visum bitcoin crypto krypto python javascript code coding programming programmieren
+    traduire traduis traduction ubersetzen uebersetzen ubersetze translate translation lotto
+    loto lottery bourse aktie aktien stocks religion iphone android smartphone handy
+    geburtstag anniversaire birthday
     """.split()
 )
 

@@ -247,6 +247,7 @@ STOPWORDS_DE = frozenset(
     genutzt findet statt befindet stattfinden hast deine dein stecken steckt antworten antwort
     fuer ueber koennen koennte moechte moechten muessen wuerde waere waeren haette duerfen
     daruber darueber wofuer gehoeren erklaeren erzaehlt gruesse
+    nein meinte gemeint
     """.split()
 )
 STOPWORDS_EN = frozenset(
@@ -264,7 +265,7 @@ STOPWORDS_EN = frozenset(
     living small big large new total overall whole heard read told find looking look
     trying try understand use used using make made take come coming go let lets im ive
     id youre theres good morning writing paper mentioned called friend
-    answer answers reply
+    answer answers reply meant
     """.split()
 )
 # Hesitations of the three languages: nothing asked ("hmm", "euh", "ähm").
