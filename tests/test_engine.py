@@ -721,6 +721,21 @@ def test_a_short_question_naming_another_subject_is_not_asked_of_the_last_one():
         ("What is KMØ?", "and then?", CLARIFY, None),
         ("Was ist FORMLAB?", "nein, ich meinte KMØ", ANSWER, "kmo-what"),
         ("What is FORMLAB?", "no, I meant KMØ", ANSWER, "kmo-what"),
+        # "which ones?": the list when the answer gives it, a gap when it does not
+        (
+            "Combien d'intercommunalités dans le Sud Alsace ?",
+            "lesquelles ?",
+            GAP,
+            "sudalsace-selected",
+        ),
+        (
+            "Wie viele Gemeindeverbände hat Sud Alsace?",
+            "und welche sind das?",
+            GAP,
+            "sudalsace-selected",
+        ),
+        ("what are the four needs?", "which ones?", ANSWER, "programme-needs"),
+        ("who is in the Campus Industrie 4.0?", "can you name them?", ANSWER, "campus-members"),
     ],
 )
 def test_a_bare_and_asks_for_more_and_a_correction_is_the_new_subject(first, then, status, faq_id):

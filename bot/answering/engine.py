@@ -59,6 +59,29 @@ WEATHER = re.compile(r"\bquel\s+temps\b")
 EXACT_PLACE = re.compile(
     r"\b(?:ou|wo|where)\s+(?:\w+\s+)?(?:exactement|precisement|genau|exactly|precisely)\b"
 )
+# "Which ones?" asked of what was just shown ("lesquelles ?", "und welche sind das?", "can
+# you name them?"), in folded text: a list, made the request word "lister".
+WHICH_ONES = re.compile(
+    r"\b(?:lesquel(?:le)?s|quel(?:le)?s\s+sont\s+(?:ils|elles)|les\s+(?:citer|nommer)"
+    r"|which\s+ones|which\s+are\s+they|(?:name|list)\s+them"
+    r"|welche\s+(?:sind|waren)\s+(?:das|es|sie)|welche\s+denn|sie\s+(?:nennen|aufzahlen))\b"
+)
+# An answer that enumerates: a list after a colon ("quatre besoins : recruter, innover, … et
+# simplifier"), or a sentence of three commas or more closed by "and" ("UHA, CCI, … and CETIM").
+COLON_LIST = re.compile(r":[^.;]*,[^.;]*\b(?:et|and|und|sowie)\b")
+LIST_END = re.compile(r"\b(?:et|and|und|sowie)\b")
+SENTENCES = re.compile(r"(?<=[.!?])\s+")
+
+
+def enumerates(answer: str) -> bool:
+    """Whether an answer lists things (what "which ones?" after it asks for)."""
+    return any(
+        COLON_LIST.search(sentence)
+        or (sentence.count(",") >= 3 and LIST_END.search(sentence.rsplit(",", 1)[1]))
+        for sentence in SENTENCES.split(answer)
+    )
+
+
 # Opening hours asked ("wann hat es offen?", "when is it open?", "c'est ouvert quand ?"), in
 # folded text; "ouvert aux étudiants", "open to start-ups" say who, and stay as they are.
 OPENING_HOURS = re.compile(
@@ -456,6 +479,7 @@ class Engine:
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
         folded = WEATHER.sub(" meteo ", DURATION.sub(" ", self.in_faq_words(question)))
         folded = OPENING_HOURS.sub(opening_hours, EXACT_PLACE.sub(" adresse ", folded))
+        folded = WHICH_ONES.sub(" lister ", folded)
         words = tokens(folded, self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
@@ -502,6 +526,14 @@ class Engine:
         )
         if not asks:  # "non", "hmm": nothing to answer, with or without a subject
             return clarify(question, lang)
+        if subject is not None and content == {"lister"}:
+            # "lesquelles ?" after the 11 intercommunalités: the list, if the answer gives it
+            entry = self.kb.entries[subject]
+            if not enumerates(entry.answers[lang]):
+                return self.gap_on_subject(question, lang, subject, [])
+            return Decision(
+                question, ANSWER, lang, subject, 0.0, (), (), entry.answers[lang], follows=subject
+            )
         counted = subject is not None and "qcount" in words and len(content) <= 1
         if counted and self.tells_a_count(subject, lang) and content <= self.entry_words(subject):
             # "how many exactly?" after the job losses: the number just shown
