@@ -225,13 +225,19 @@ class TerminalChat:
             for i, (_, _, label) in enumerate(options, 1):
                 self.write(f"  {i}. {label}")
 
-    def show_entry(self, faq_id: str) -> None:
+    def show_entry(self, faq_id: str, also: str | None = None, then: str | None = None) -> None:
+        """An answer, `then` a second text (a compound question's other half), and the
+        related questions as numbered picks, `also` (the other half's entry) first."""
         entry = self.engine.kb.entries[faq_id]
         answer = entry.answers[self.language]
         self.write(answer)
-        if self._("Ask the team") in answer:  # the answer names Telegram's button
+        if then:
+            self.write(then)
+        if self._("Ask the team") in answer + (then or ""):  # the answer names the button
             self.write(self._("(Here: /ask followed by your question sends it to the team.)"))
-        related = [r for r in entry.related if r in self.engine.kb.entries]
+        related = [r for r in entry.related if r in self.engine.kb.entries and r != also]
+        if also in self.engine.kb.entries:
+            related.insert(0, also)
         self.offer(
             self._("Related questions:"),
             [("entry", r, self.engine.kb.entries[r].title(self.language)) for r in related],
@@ -312,7 +318,16 @@ class TerminalChat:
     def answer(self, decision: Decision) -> None:
         _ = gettext_for(decision.language)
         if decision.status == ANSWER and decision.faq_id:
-            self.show_entry(decision.faq_id)
+            both = decision.both and decision.also in self.engine.kb.entries
+            self.show_entry(
+                decision.faq_id,
+                also=None if both else decision.also,
+                then=(
+                    self.engine.kb.entries[decision.also].answers[self.language]
+                    if both
+                    else decision.also_text
+                ),
+            )
         elif decision.status == SUGGEST:
             self.offer(
                 decision.text.splitlines()[0],

@@ -218,10 +218,19 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     offer_default = language != preferred
     if decision.status == ANSWER:
         entry = kb.entries[decision.faq_id]
+        html = texts.answer(entry, language)
+        also = decision.also if decision.also in kb.entries else None
+        shown: tuple[str, ...] = ()
+        if decision.both and also is not None:
+            # two questions in one, both short: both answers, neither offered again
+            html += "\n\n" + texts.answer(kb.entries[also], language)
+            also, shown = None, (also,)
+        elif decision.also_text:
+            html += "\n\n" + escape(decision.also_text)  # what the FAQ lacks of the other half
         markup = keyboards.answer_keyboard(
-            kb, entry, language, question_id, offer_default, also=decision.also
+            kb, entry, language, question_id, offer_default, also, shown
         )
-        await send_html(update, context, texts.answer(entry, language), markup)
+        await send_html(update, context, html, markup)
     elif decision.status == SUGGEST:
         markup = keyboards.suggestions_keyboard(
             kb, decision.suggestions, language, question_id, offer_default

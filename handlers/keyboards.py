@@ -55,11 +55,14 @@ def answer_keyboard(
     question_id: int | None = None,
     offer_default: bool = False,
     also: str | None = None,
+    shown: tuple[str, ...] = (),
 ) -> InlineKeyboardMarkup:
     """Related questions, 👍/👎, "Ask the team" and, when the answer is in another language
     than the user's, a button to make it the default. `also`: the entry answering the second
-    half of a compound question, first."""
-    related = [r for r in entry.related if r in kb.entries and r != also][:MAX_RELATED]
+    half of a compound question, first; `shown`: entries in the message already, not offered."""
+    related = [r for r in entry.related if r in kb.entries and r != also and r not in shown][
+        :MAX_RELATED
+    ]
     if also in kb.entries:
         related = [also, *related][:MAX_RELATED]
     rows = [

@@ -295,10 +295,28 @@ def test_the_dialogue_state_expires_and_survives_a_damaged_row():
     assert DialogueState.from_json("{not json") == DialogueState()
 
 
-def test_a_compound_question_gets_the_first_answer_and_the_second_as_a_button():
+def test_a_compound_question_gets_both_answers_or_the_second_as_a_button(monkeypatch):
     decision = engine().decide("what is Campus Industrie 4.0 and who is inside?", language="en")
     assert decision.status == ANSWER
-    assert {decision.faq_id, decision.also} == {"campus-what", "campus-members"}
+    assert (decision.faq_id, decision.also, decision.both) == (
+        "campus-what",
+        "campus-members",
+        True,
+    )
+    kb = engine().kb
+    what, members = kb.entries["campus-what"], kb.entries["campus-members"]
+    assert decision.text == f"{what.answers['en']}\n\n{members.answers['en']}"
+    # too long to show both: the first answer, the second as a button
+    monkeypatch.setattr("bot.answering.engine.SHORT_ANSWER", 10)
+    decision = engine().decide("what is Campus Industrie 4.0 and who is inside?", "en")
+    assert decision.both is False and decision.also is not None
+    monkeypatch.undo()
+    # one half a gap: the answer, and what the FAQ says of the other half
+    mixed = engine().decide("How many visitors at Be 4.0 and how much is a ticket?", "en")
+    assert (mixed.status, mixed.faq_id) == (ANSWER, "be40-visitors")
+    assert mixed.also_text and mixed.text.endswith(mixed.also_text)
+    # neither half in the FAQ: a gap
+    assert engine().decide("When is the next Be 4.0 and how much are tickets?", "en").status == GAP
     # A question whose "et" joins two names, not two questions, keeps its own answer.
     whole = engine().decide("L'UHA et la CCI font partie du Campus Industrie 4.0 ?", language="fr")
     assert whole.faq_id == "campus-members"

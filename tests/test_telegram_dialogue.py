@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.answering.dialogue import DialogueState
-from bot.answering.engine import Engine
+from bot.answering.engine import Engine, gap_text
 from handlers import callbacks, texts
 from tests.botapi_double import BotApiDouble, make_user
 from tests.test_telegram_conversation import (
@@ -132,13 +132,31 @@ async def test_an_english_writer_with_a_french_profile_gets_english_in_a_ticket_
         assert topics["text"] == texts.topics_menu("en").replace("<b>", "").replace("</b>", "")
 
 
-async def test_a_compound_question_offers_its_second_half_first(bot: RunningBot):
+async def test_a_compound_question_gets_both_short_answers_in_the_order_asked(bot: RunningBot):
     reply = await bot.send(LEA, "what is Campus Industrie 4.0 and who is inside?")
     kb = bot.engine.kb
-    shown = next(
-        e
-        for e in ("campus-what", "campus-members")
-        if reply["text"].startswith(kb.entries[e].title("en"))
+    what, members = kb.entries["campus-what"], kb.entries["campus-members"]
+    text = reply["text"]
+    assert text.startswith(what.title("en"))
+    assert what.answers["en"] in text and members.answers["en"] in text
+    assert text.index(what.answers["en"]) < text.index(members.title("en"))
+    # nothing shown twice: neither answer is offered again as a button
+    assert callbacks.related("en", "campus-members") not in data_of(reply)
+    assert callbacks.related("en", "campus-what") not in data_of(reply)
+
+
+async def test_a_compound_question_half_out_of_the_faq_says_so_under_the_other_half(
+    bot: RunningBot,
+):
+    reply = await bot.send(LEA, "Combien de visiteurs au salon Be 4.0 et combien coûte l'entrée ?")
+    kb = bot.engine.kb
+    visitors = kb.entries["be40-visitors"]
+    assert reply["text"].startswith(visitors.title("fr"))
+    assert visitors.answers["fr"] in reply["text"]
+    assert (
+        reply["text"]
+        .rstrip()
+        .endswith(gap_text("fr", kb.entries["be40-what"].title("fr")).rstrip())
     )
-    other = "campus-members" if shown == "campus-what" else "campus-what"
-    assert data_of(reply)[0] == callbacks.related("en", other)
+    assert callbacks.related("fr", "be40-what") == data_of(reply)[0]  # what it does say
+    assert any(d.startswith("ask:") for d in data_of(reply))  # and "Ask the team"

@@ -43,6 +43,8 @@ STATUSES = (ANSWER, SUGGEST, ESCALATE, SMALLTALK, GAP, OFF_TOPIC, CLARIFY)
 MAX_SUGGESTIONS = 3
 # What joins two questions in one message.
 COMPOUND = re.compile(r"\s(?:and|et|und|&)\s", re.IGNORECASE)
+# Two answers this short (characters) are shown together for a compound question.
+SHORT_ANSWER = 520
 # A duration the user tells of themselves ("depuis six mois", "seit 2 Monaten", "for a year"),
 # in folded text.
 DURATION = re.compile(
@@ -121,7 +123,10 @@ TIME_WORDS = frozenset(
 )
 # A date or a span in an answer, once its "as of March 2019" is set aside (folded text).
 AS_OF = re.compile(r"\b(?:march|mars|marz|maerz)\s+2019\b")
-COUNT_IN_ANSWER = re.compile(r"\b(?!(?:1[89]|20)\d\d\b)\d+\b")
+COUNT_IN_ANSWER = re.compile(
+    r"\b(?!(?:1[89]|20)\d\d\b)\d+\b"
+    r"|\b(?:vingtaine|dizaine|douzaine|centaine|twenty|dozen|zwanzig|dutzend)\b"
+)
 # "Industrie 4.0", "Be 4.0", "4iTec 4.0" folded: names, not numbers
 NAMED_FOUR_POINT_O = re.compile(r"\b(?:industrie|industry|be|4itec)\s*40\b|\b4itec\b")
 TIME_IN_ANSWER = re.compile(
@@ -218,6 +223,20 @@ def inflected(synonyms: dict[str, str]) -> dict[str, str]:
             for ending in INFLECTIONS:
                 forms.setdefault(written + ending, term)
     return forms
+
+
+# Words that open a question in the three languages (folded), beside the question words.
+QUESTION_OPENERS = frozenset(
+    "quoi koi qu quel quelle quels quelles kel qui ki quand ou comment combien pourquoi c est "
+    "what whats who when where why how which is are does do can was wer wann wo wie warum "
+    "welche welcher welches ist sind gibt kann".split()
+)
+
+
+def opens_a_question(text: str) -> bool:
+    """Whether a text asks something itself ("c'est quoi KMØ", "who is inside?"), rather than
+    name a subject ("la CCI membres du campus ?", the second of two names joined by "et")."""
+    return not QUESTION_OPENERS.isdisjoint(words_of(text))
 
 
 def continues(question: str) -> bool:
@@ -322,8 +341,11 @@ class Decision:
     kind: str | None = None
     follows: str | None = None
     # A compound question ("what is it and who is inside?"): the entry answering its second
-    # half, offered as a button under the answer to the first.
+    # half, offered as a button under the answer to the first; `both`: the two answers are
+    # short and shown together; `also_text`: the other half is a gap, and this says so.
     also: str | None = None
+    both: bool = False
+    also_text: str | None = None
 
     def as_json(self, kb: KnowledgeBase) -> dict:
         return {
@@ -332,6 +354,8 @@ class Decision:
             "kind": self.kind,
             "follows": self.follows,
             "also": self.also,
+            "both": self.both,
+            "also_text": self.also_text,
             "faq_id": self.faq_id,
             "score": self.score,
             "language": self.language,
@@ -458,13 +482,40 @@ class Engine:
         if halves is None:
             return decision
         first, second = halves
+        split = COMPOUND.search(question)
+        asked_twice = opens_a_question(question[: split.start()]) and opens_a_question(
+            question[split.end() :]
+        )
+        if GAP in (first.status, second.status) and not asked_twice:
+            # "la source des chiffres 30 % et 48 % ?": one question about two things
+            return decision
+        if first.status == GAP and second.status == GAP:
+            # "When is the next Be 4.0 and how much are tickets?": neither half is in the FAQ
+            return decision if decision.status == ANSWER else replace(first, question=question)
+        if GAP in (first.status, second.status):
+            # "combien de visiteurs au salon et combien coûte l'entrée ?": the half the FAQ
+            # answers, and what it says of the other
+            answered, missing = (first, second) if first.status == ANSWER else (second, first)
+            if decision.status == ANSWER and decision.faq_id != answered.faq_id:
+                return decision
+            other = missing.faq_id if missing.faq_id != answered.faq_id else None
+            text = f"{answered.text}\n\n{missing.text}"
+            return replace(
+                answered, question=question, text=text, also=other, also_text=missing.text
+            )
+        if decision.status == ANSWER and decision.faq_id not in (first.faq_id, second.faq_id):
+            return decision
+        short = all(len(self.kb.entries[d.faq_id].answers[lang]) <= SHORT_ANSWER for d in halves)
+        if short and asked_twice:
+            # two questions ("c'est quoi KMØ et c'est pour qui ?"), not two names in one ("Are
+            # UHA and the CCI members?"), with short answers: both, in the order asked
+            text = f"{first.text}\n\n{second.text}"
+            return replace(first, question=question, text=text, also=second.faq_id, both=True)
         if decision.status != ANSWER:
             return replace(first, question=question, also=second.faq_id)
-        if decision.faq_id in (first.faq_id, second.faq_id):
-            # The whole question has its answer; the other half is offered with it.
-            other = second if decision.faq_id == first.faq_id else first
-            return replace(decision, also=other.faq_id)
-        return decision
+        # The whole question has its answer; the other half is offered with it.
+        other = second if decision.faq_id == first.faq_id else first
+        return replace(decision, also=other.faq_id)
 
     def _decide(self, question: str, lang: str, state: DialogueState | None) -> Decision:
         """`decide` in a known language, compound questions aside."""
@@ -578,8 +629,8 @@ class Engine:
         self, question: str, lang: str, state: DialogueState | None
     ) -> tuple[Decision, Decision] | None:
         """The decisions of a compound question's two halves ("what is Campus Industrie 4.0"
-        and "who is inside?", read as its follow-up), when both are answered, by two entries;
-        None otherwise."""
+        and "who is inside?", read as its follow-up), when each is answered or a gap, and they
+        are not one answer twice; None otherwise."""
         match_ = COMPOUND.search(question)
         if match_ is None:
             return None
@@ -587,12 +638,14 @@ class Engine:
         if not words_of(first) or not words_of(second):
             return None
         left = self._decide(first, lang, state)
-        if left.status != ANSWER or left.faq_id is None:
+        if left.status not in (ANSWER, GAP) or left.faq_id is None:
             return None
         topic = self.kb.entries[left.faq_id].topic
-        after_left = DialogueState(lang, (left.faq_id,), topic, ANSWER, 1.0)
+        after_left = DialogueState(lang, (left.faq_id,), topic, left.status, 1.0)
         right = self._decide(second, lang, after_left)
-        if right.status != ANSWER or right.faq_id in (None, left.faq_id):
+        if right.status not in (ANSWER, GAP) or right.faq_id is None:
+            return None
+        if right.status == left.status == ANSWER and right.faq_id == left.faq_id:
             return None
         return left, right
 

@@ -93,7 +93,7 @@ OUT_OF_SCOPE_CUES = (
     vacancies internship tomorrow weather next ticket tickets address addresses
     lundi mardi mercredi jeudi vendredi samedi dimanche weekend montag dienstag mittwoch
     donnerstag freitag samstag sonntag wochenende monday tuesday wednesday thursday friday
-    saturday sunday rent rental louer loyer miete mieten coworking
+    saturday sunday rent rental louer loyer miete mieten coworking free
     """.split()
     )
     | TRAVEL_WORDS
