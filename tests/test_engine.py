@@ -660,6 +660,10 @@ def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, st
         ("euh", CLARIFY, None),
         ("how much does a desk at KMØ cost per month?", GAP, "kmo-what"),
         ("Was gibt es für KMU im Bereich F&E?", ANSWER, "programme-acceleration-centres"),
+        # a contact asked of a named subject is a gap on that subject, not on the assistant's
+        ("numéro de téléphone de la Maison de l'Industrie ?", GAP, "training-maison-industrie"),
+        ("phone number of the Maison de l'Industrie?", GAP, "training-maison-industrie"),
+        ("What is your phone number?", GAP, "assistant-contact"),
         (
             "Je dirige une boite de 50 salariés à Colmar, on veut passer à l'industrie 4.0 mais "
             "on a pas de labo. Qu'est-ce qui existe pour les PME côté R&D ?",

@@ -84,6 +84,10 @@ def enumerates(answer: str) -> bool:
     )
 
 
+# "phone number", "numéro de téléphone": one request (a "number" alone is a count).
+PHONE_NUMBER = re.compile(
+    r"\b(?:(?:tele)?phone\s+numbers?|numeros?\s+de\s+(?:telephone|tel)|tel\s+numbers?)\b"
+)
 # Opening hours asked ("wann hat es offen?", "when is it open?", "c'est ouvert quand ?"), in
 # folded text; "ouvert aux étudiants", "open to start-ups" say who, and stay as they are.
 OPENING_HOURS = re.compile(
@@ -530,7 +534,7 @@ class Engine:
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
         folded = WEATHER.sub(" meteo ", DURATION.sub(" ", self.in_faq_words(question)))
         folded = OPENING_HOURS.sub(opening_hours, EXACT_PLACE.sub(" adresse ", folded))
-        folded = WHICH_ONES.sub(" lister ", folded)
+        folded = PHONE_NUMBER.sub(" telephone ", WHICH_ONES.sub(" lister ", folded))
         words = tokens(folded, self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
@@ -688,6 +692,25 @@ class Engine:
                 seen.add(subject)
                 kept.append(c)
         return kept
+
+    def named_subject(self, words: list[str], found: Candidate) -> Entry | None:
+        """For a gap found on the assistant's own contact ("your phone number?") in a question
+        that names another subject ("le numéro de la Maison de l'Industrie"): that subject,
+        which the words other than the request name with confidence; else None."""
+        if self.entry_of(found.faq_id).topic != self.kb.entries[self.vague_entry].topic:
+            return None
+        named = [w for w in words if not is_cue(w, self.index.out_of_scope)]
+        if not named or len(named) == len(words):
+            return None
+        best = self.entries_only(self.match(named))
+        if (
+            best
+            and best[0].score >= self.thresholds.answer
+            and best[0].explained >= self.thresholds.min_explained
+            and self.kb.entries[best[0].faq_id].topic != self.entry_of(found.faq_id).topic
+        ):
+            return self.kb.entries[best[0].faq_id]
+        return None
 
     def entry_of(self, faq_id: str) -> Entry:
         """The entry of a match's id: the entry itself, or the subject of gap questions."""
@@ -906,7 +929,9 @@ class Engine:
         if candidates and candidates[0].faq_id in self._gap_of:
             if classify(candidates, self.thresholds)[0] == ANSWER:
                 # What the FAQ is known not to hold about a subject: a gap on that subject.
-                entry = self.entry_of(candidates[0].faq_id)
+                entry = self.named_subject(words, candidates[0]) or self.entry_of(
+                    candidates[0].faq_id
+                )
                 real = self.entries_only(candidates)
                 offered = [c for c in real if c.faq_id == entry.id] or [
                     replace(candidates[0], faq_id=entry.id)
