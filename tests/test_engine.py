@@ -537,11 +537,33 @@ def test_where_exactly_after_an_answer_is_a_gap_on_it_and_how_much_alone_is_neve
         ("see you later", "bye"),
         ("bis dann", "bye"),
         ("vielen lieben Dank", "thanks"),
+        ("merci pour l'info", "thanks"),
+        ("thanks for the info", "thanks"),
+        ("danke für die Antwort", "thanks"),
+        ("I see", "ack"),
+        ("ok je vois", "ack"),
+        ("ach so", "ack"),
+        ("gut zu wissen", "ack"),
+        ("wow", "ack"),
+        ("schönen Tag noch", "bye"),
+        ("have a nice day", "bye"),
+        ("à plus", "bye"),
+        ("how are you?", "hello"),
+        ("salut ça va ?", "hello"),
+        ("wie geht's?", "hello"),
     ],
 )
 def test_more_ways_of_closing_a_talk_are_small_talk(text, kind):
     assert smalltalk_kind(text) == kind
     assert engine().decide(text).status == SMALLTALK
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks for the info about KMØ", "see you at Be 4.0?", "I see, and who can go to KMØ?"]
+)
+def test_small_talk_words_around_a_question_leave_it_a_question(text):
+    assert smalltalk_kind(text) is None
+    assert engine().decide(text).status == ANSWER
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from bot.answering.matcher import (
     match,
     years_in,
 )
-from bot.answering.text import QUESTION_WORDS, fold, tokens, words
+from bot.answering.text import QUESTION_WORDS, fold, tokens
 from bot.answering.text import words as words_of
 from bot.i18n import gettext_for
 
@@ -293,7 +293,9 @@ def classify(
 # matched against the FAQ, never offered to the team. The first kind found wins.
 _SMALLTALK_CORE = {
     "help": frozenset("aide aidez help hilfe menu menue hilf".split()),
-    "thanks": frozenset("merci thanks thank thx ty danke dank dankeschon cheers".split()),
+    "thanks": frozenset(
+        "merci mersi thanks thank thx thanx thnx ty danke dank dankeschon cheers".split()
+    ),
     "bye": frozenset(
         "revoir bye goodbye tschuss tschau ciao wiedersehen bald journee later dann".split()
     ),
@@ -305,15 +307,47 @@ _SMALLTALK_CORE = {
         "ok okay oki okk kk super cool parfait accord top genial nickel entendu compris "
         "marche bien klar prima passt gut toll perfekt verstanden alles great got perfect "
         "nice understood fine alright right thumbs dommage schade noted notiert note "
-        "entendu compris worries souci soucis pis".split()
+        "entendu compris worries souci soucis pis wow awesome excellent interesting interessant "
+        "interessante interessantes verstehe klasse wunderbar formidable".split()
     ),
 }
+# Phrases that are small talk as a whole, though their words alone are not ("I see" is
+# not "see you"), folded, with the core word they stand for.
+_SMALLTALK_PHRASES = {
+    "i see": "understood",
+    "je vois": "compris",
+    "ach so": "verstanden",
+    "good to know": "noted",
+    "gut zu wissen": "notiert",
+    "bon a savoir": "note",
+    "c est note": "note",
+    "too bad": "dommage",
+    "see you": "bye",
+    "a plus": "bye",
+    "a plus tard": "bye",
+    "a bientot": "bye",
+    "have a nice day": "bye",
+    "have a good day": "bye",
+    "schonen tag": "tschuss",
+    "schonen abend": "tschuss",
+    "bonne soiree": "revoir",
+    "how are you": "hello",
+    "ca va": "salut",
+    "wie gehts": "hallo",
+    "wie geht s": "hallo",
+    "wie geht es": "hallo",
+}
+_SMALLTALK_PHRASE = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, _SMALLTALK_PHRASES), key=len, reverse=True)) + r")\b"
+)
 _SMALLTALK_FILLER = frozenset(
     "a au auf bis bonne tag good very much so a lot all there you everyone vielen herzlichen "
     "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team it "
     "d ca c est ah oh je ich i me mir moi das that thats schon schoen sehr bcp quand meme "
     "vielmals vielmal trotzdem anyway tout tant pis too bad no worries problem probleme souci "
-    "soucis gut see plus soon lieben liebe mal kein pas de".split()
+    "soucis gut see plus soon lieben liebe mal kein pas de pour for fur die the l info infos "
+    "information informations antwort antworten answer answers reponse reponses votre your "
+    "ihre deine dein noch".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
 
@@ -323,7 +357,10 @@ GAP_PREFIX = "gap:"
 
 def smalltalk_kind(text: str) -> str | None:
     """'help', 'thanks', 'bye', 'hello' or 'ack' when the text is nothing but that; else None."""
-    ws = set(words(text))
+    folded = fold(text)
+    if _SMALLTALK_PHRASE.search(folded):
+        folded = _SMALLTALK_PHRASE.sub(lambda m: _SMALLTALK_PHRASES[m[0]], folded)
+    ws = set(folded.split())
     if not ws or len(ws) > 6 or not ws <= _SMALLTALK_WORDS:
         return None
     return next((kind for kind, core in _SMALLTALK_CORE.items() if ws & core), None)
