@@ -788,3 +788,11 @@ def test_a_bare_and_asks_for_more_and_a_correction_is_the_new_subject(first, the
     turn = take_turn(engine(), first, DialogueState(), "en", 1e3)
     after = take_turn(engine(), then, turn.state, "en", 1_010.0)
     assert (after.decision.status, after.decision.faq_id) == (status, faq_id)
+
+
+def test_a_year_in_common_is_no_subject_in_common():
+    # the Maison de l'Industrie is planned for 2020; "2020 figures" are not about it
+    assert engine().decide("2020 figures for the programme", "en").status != ANSWER
+    assert (
+        engine().decide("Maison de l'Industrie 2020 ?", "fr").faq_id == "training-maison-industrie"
+    )

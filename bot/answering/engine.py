@@ -730,6 +730,16 @@ class Engine:
                 kept.append(c)
         return kept
 
+    def only_numbers_shared(self, words: list[str], faq_id: str) -> bool:
+        """Whether an entry's questions share no word with the question but its numbers."""
+        held = self.variant_words(faq_id)
+        shared = [
+            w
+            for w in words
+            if w in held or any(near in held for near, _ in self.index.neighbours(w))
+        ]
+        return bool(shared) and all(w.isdigit() for w in shared)
+
     def named_subject(self, words: list[str], found: Candidate) -> Entry | None:
         """For a gap found on the assistant's own contact ("your phone number?") in a question
         that names another subject ("le numéro de la Maison de l'Industrie"): that subject,
@@ -983,6 +993,9 @@ class Engine:
             names = {n for n in names_in(question) & set(words) if not self.index.neighbours(n)}
             out_of_scope = bool(names - self.entry_words(candidates[0].faq_id) - CONTEXT_NAMES)
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
+        if status == ANSWER and self.only_numbers_shared(words, chosen[0].faq_id):
+            # "2020 figures for the programme": a year in common is no subject in common
+            status = SUGGEST
         best = candidates[0].score if candidates else 0.0
         if out_of_scope and status == SUGGEST:
             # A known subject, a request the FAQ never holds: say so, offer the subject.
