@@ -904,6 +904,7 @@ class Engine:
         if (
             alone_status == SUGGEST
             and alone
+            and alone[0].faq_id not in self._gap_of  # a request alone names no subject
             and self.entry_of(alone[0].faq_id).topic != topic_id
             and alone[0].explained >= self.thresholds.min_explained
             and (not in_topic or alone[0].explained > in_topic[0].explained)
