@@ -30,7 +30,7 @@ HANS = 502
 SOPHIE = 901  # a staff member
 HANS_USER = make_user(HANS, "Hans", "hans_m", "de", last_name="Müller")
 SOPHIE_USER = make_user(SOPHIE, "Sophie", language_code="fr")
-GERMAN_QUESTION = "Wo kann ich in Colmar mein Fahrrad abstellen?"
+GERMAN_QUESTION = "Wo kann ich in Colmar mein Fahrrad parken?"
 HEADER_DE = "Antwort des Teams Territoire d'Industrie"
 
 
