@@ -185,6 +185,9 @@ class MatchIndex:
         # dict, not functools.lru_cache on a bound method: that would make the index a
         # reference cycle, which only the cyclic collector frees (see `engine.settle`).
         self._near: dict[str, tuple[tuple[str, float], ...]] = {}
+        # One message may be matched several times on the same words (alone, then as a
+        # follow-up that turns out not to be one): the last few results, kept.
+        self._matches: dict[tuple[tuple[str, ...], int], tuple[Candidate, ...]] = {}
 
     def neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
         """Vocabulary words close to `word` (cached), with a similarity from 0 to 1."""
@@ -198,6 +201,7 @@ class MatchIndex:
     def clear_cache(self) -> None:
         """Forget cached look-ups (benchmarks measure questions with unseen words)."""
         self._near.clear()
+        self._matches.clear()
 
     def cutoff(self, length: int) -> float:
         """The similarity a word of `length` letters needs: `typo_cutoff`, but one wrong
@@ -327,8 +331,21 @@ def years_in(words: Sequence[str]) -> set[str]:
     return {w for w in words if _YEAR.match(w)}
 
 
+MATCH_CACHE_SIZE = 64
+
+
 def match(index: MatchIndex, words: Sequence[str], limit: int = 5) -> list[Candidate]:
     """The entries closest to a question (its `tokens`), best first, one per entry."""
+    key = (tuple(words), limit)
+    found = index._matches.get(key)
+    if found is None:
+        if len(index._matches) >= MATCH_CACHE_SIZE:
+            index._matches.clear()
+        found = index._matches[key] = tuple(_match(index, words, limit))
+    return list(found)
+
+
+def _match(index: MatchIndex, words: Sequence[str], limit: int) -> list[Candidate]:
     weights = question_weights(index, words)
     total = sum(weights.values())
     if not total:
