@@ -790,11 +790,23 @@ async def until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
     raise AssertionError("condition never became true")
 
 
-async def test_a_staff_answer_after_a_kill_9_reaches_the_user(botapi: BotApiDouble, tmp_path: Path):
+def push_staff_reply(botapi: BotApiDouble, card_id: int) -> str:
+    """Sophie answers the card in the staff group; the text she wrote."""
+    text = "Am Bahnhof gibt es überdachte Stellplätze."
+    botapi.push_text(STAFF_CHAT, text, user=SOPHIE_USER, chat_type="supergroup", reply_to=card_id)
+    return text
+
+
+def staff_bot_files(botapi: BotApiDouble, tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
+    """The database, environment (with the staff chat) and log of a real `faqbot run`."""
     db_path = tmp_path / "faqbot.sqlite3"
     env = bot_environment(botapi.url, db_path)
     env["STAFF_CHAT_ID"] = str(STAFF_CHAT)
-    log_path = tmp_path / "faqbot.log"
+    return db_path, env, tmp_path / "faqbot.log"
+
+
+async def test_a_staff_answer_after_a_kill_9_reaches_the_user(botapi: BotApiDouble, tmp_path: Path):
+    db_path, env, log_path = staff_bot_files(botapi, tmp_path)
 
     process = await start_bot(botapi, env, log_path)
     try:
@@ -809,14 +821,7 @@ async def test_a_staff_answer_after_a_kill_9_reaches_the_user(botapi: BotApiDoub
 
     process = await start_bot(botapi, env, log_path)
     try:
-        staff_reply_text = "Am Bahnhof gibt es überdachte Stellplätze."
-        botapi.push_text(
-            STAFF_CHAT,
-            staff_reply_text,
-            user=SOPHIE_USER,
-            chat_type="supergroup",
-            reply_to=card_id,
-        )
+        staff_reply_text = push_staff_reply(botapi, card_id)
         [confirmation, answer] = await botapi.wait_for_message(HANS, count=2, timeout=20)
         assert confirmation.result["text"] == texts.ticket_created("de", 1)
         assert answer.result["text"].startswith(f"{HEADER_DE}\n\n{staff_reply_text}")
@@ -832,10 +837,7 @@ async def test_an_ask_handled_again_after_its_confirmation_tells_the_user_nothin
     """A crash after the confirmation was sent but before the update was marked handled:
     the /ask is handled again at the next start, and the user (told already) hears nothing
     more about it until the team answers."""
-    db_path = tmp_path / "faqbot.sqlite3"
-    env = bot_environment(botapi.url, db_path)
-    env["STAFF_CHAT_ID"] = str(STAFF_CHAT)
-    log_path = tmp_path / "faqbot.log"
+    db_path, env, log_path = staff_bot_files(botapi, tmp_path)
 
     process = await start_bot(botapi, env, log_path)
     try:
@@ -858,14 +860,7 @@ async def test_an_ask_handled_again_after_its_confirmation_tells_the_user_nothin
     process = await start_bot(botapi, env, log_path)
     try:
         await until(lambda: not pending_updates(db_path))
-        staff_reply_text = "Am Bahnhof gibt es überdachte Stellplätze."
-        botapi.push_text(
-            STAFF_CHAT,
-            staff_reply_text,
-            user=SOPHIE_USER,
-            chat_type="supergroup",
-            reply_to=card.result["message_id"],
-        )
+        staff_reply_text = push_staff_reply(botapi, card.result["message_id"])
         [_, answer] = await botapi.wait_for_message(HANS, count=2, timeout=20)
         assert answer.result["text"].startswith(f"{HEADER_DE}\n\n{staff_reply_text}")
     finally:
