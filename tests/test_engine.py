@@ -689,6 +689,12 @@ def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, st
         ("numéro de téléphone de la Maison de l'Industrie ?", GAP, "training-maison-industrie"),
         ("phone number of the Maison de l'Industrie?", GAP, "training-maison-industrie"),
         ("What is your phone number?", GAP, "assistant-contact"),
+        # "vor allem", "in erster Linie", "gedacht": how much and what for, not what
+        (
+            "Für welche Firmen ist das Technocentre vor allem gedacht?",
+            ANSWER,
+            "research-cetim-technocentre",
+        ),
         (
             "Je dirige une boite de 50 salariés à Colmar, on veut passer à l'industrie 4.0 mais "
             "on a pas de labo. Qu'est-ce qui existe pour les PME côté R&D ?",

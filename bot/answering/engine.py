@@ -55,6 +55,12 @@ DURATION = re.compile(
     r"|\b(?:since|for|depuis|seit)\s+(?:\d+|un|une|deux|trois|ein|einem|zwei|drei|a|one|two|"
     r"three|several|plusieurs|mehreren)\s+(?:an|ans|annee|annees|jahr|jahren|year|years)\b"
 )
+# "In erster Linie", "avant tout": how much, not what ("für welche Unternehmen ist das
+# Technocentre in erster Linie gedacht?"), in folded text.
+FOREMOST = re.compile(
+    r"\b(?:in\s+erster\s+linie|vor\s+allem|en\s+premier\s+lieu|avant\s+tout|surtout|"
+    r"first\s+and\s+foremost|above\s+all|mainly|mostly|hauptsachlich)\b"
+)
 # "Quel temps fera-t-il ?" asks the weather, in folded text ("temps" alone is time).
 WEATHER = re.compile(r"\bquel\s+temps\b")
 # "Wo genau ist das?", "où exactement ?": an address asked, which the article never gives.
@@ -569,7 +575,8 @@ class Engine:
             return off_topic(question, lang)
         # once: matching and the rules share it; what users write as the FAQ says it, without
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
-        folded = WEATHER.sub(" meteo ", DURATION.sub(" ", self.in_faq_words(question)))
+        folded = DURATION.sub(" ", FOREMOST.sub(" ", self.in_faq_words(question)))
+        folded = WEATHER.sub(" meteo ", folded)
         folded = OPENING_HOURS.sub(opening_hours, EXACT_PLACE.sub(" adresse ", folded))
         folded = PHONE_NUMBER.sub(" telephone ", WHICH_ONES.sub(" lister ", folded))
         words = tokens(folded, self.index.stopwords)
