@@ -247,7 +247,7 @@ STOPWORDS_DE = frozenset(
     genutzt findet statt befindet stattfinden hast deine dein stecken steckt antworten antwort
     fuer ueber koennen koennte moechte moechten muessen wuerde waere waeren haette duerfen
     daruber darueber wofuer gehoeren erklaeren erzaehlt gruesse
-    nein meinte gemeint ganz ganze ganzen ganzer ganzes gedacht
+    nein meinte gemeint ganz ganze ganzen ganzer ganzes gedacht daran darauf
     """.split()
 )
 STOPWORDS_EN = frozenset(
