@@ -184,6 +184,19 @@ def test_check_refuses_a_gap_question_the_engine_answers(tmp_path):
     assert any("gaps:" in p.message and "answered with entry" in p.message for p in problems)
 
 
+def test_check_warns_of_a_gap_question_told_apart_only_by_stop_words(tmp_path):
+    faq = tmp_path / "faq"
+    shutil.copytree(DEFAULT_FAQ_DIR, faq)
+    # "existe" and "aujourd'hui" are stop words: what is left is "centre excellence", which
+    # would take "c'est quoi le centre d'excellence ?" from its entry
+    (faq / "gaps.yaml").write_text(
+        "gaps:\n  research-cte:\n    fr: [\"le centre d'excellence existe aujourd'hui ?\"]\n",
+        encoding="utf-8",
+    )
+    warnings = check_knowledge_base(faq).warnings
+    assert any("holds only words of the entry's own questions" in p.message for p in warnings)
+
+
 def test_a_gap_question_gets_the_gap_reply_on_its_subject():
     from bot.answering.engine import GAP, Engine
 

@@ -61,6 +61,13 @@ def checked_engine(
                         f"with entry '{decision.faq_id}'; reword one of them"
                     )
                     result.problems.append(Problem("error", entry.file, entry.line, message))
+                elif engine.holds_only_its_entry_s_words(entry_id, question):
+                    message = (
+                        f"gaps: the {lang} question {question!r} of '{entry_id}' holds only words "
+                        f"of the entry's own questions (what tells it apart is a stop word): it "
+                        f"would take plain questions about the entry; say what it asks"
+                    )
+                    result.problems.append(Problem("warning", entry.file, entry.line, message))
     return result, (None if result.errors else engine)
 
 

@@ -737,6 +737,13 @@ class Engine:
                 kept.append(c)
         return kept
 
+    def holds_only_its_entry_s_words(self, entry_id: str, question: str) -> bool:
+        """Whether a gap question's content words are all in its entry's own questions ("le
+        centre d'excellence existe aujourd'hui ?": "existe" and "aujourd'hui" are stop words),
+        so that it would take "c'est quoi le centre d'excellence ?" from the entry."""
+        words = set(tokens(self.in_faq_words(question), self.index.stopwords))
+        return bool(words) and words <= self.variant_words(entry_id)
+
     def only_numbers_shared(self, words: list[str], faq_id: str) -> bool:
         """Whether an entry's questions share no word with the question but its numbers."""
         held = self.variant_words(faq_id)
