@@ -126,7 +126,8 @@ TIME_ASKED = frozenset(
     "prevu prevue prevus geplant planned scheduled ab seit depuis pendant since during "
     # what begins at a date: "wann wurde es eröffnet?", "il a été créé quand ?"
     "cree creee crees fonde fondee lance lancee inaugure eroffnet eroeffnet gegrundet "
-    "gegruendet gestartet geschaffen created founded launched opened started".split()
+    "gegruendet gestartet geschaffen created founded launched opened started start starts "
+    "begin began commence debut beginnt begann angefangen".split()
 )
 TIME_WORDS = frozenset(
     "qwhen temps duree periode period zeitraum dauer zeit year years annee jahr".split()
@@ -545,6 +546,12 @@ class Engine:
             answered, missing = (first, second) if first.status == ANSWER else (second, first)
             if decision.status == ANSWER and decision.faq_id != answered.faq_id:
                 return decision
+            if self.kb.entries[missing.faq_id].topic != self.kb.entries[answered.faq_id].topic:
+                # a gap on another subject than the one answered, which the question does not
+                # name: not what was asked
+                half = tokens(self.in_faq_words(missing.question), self.index.stopwords)
+                if not self.names(half, missing.faq_id):
+                    return replace(answered, question=question)
             other = missing.faq_id if missing.faq_id != answered.faq_id else None
             text = f"{answered.text}\n\n{missing.text}"
             return replace(
@@ -823,6 +830,15 @@ class Engine:
             found = self._variant_words[faq_id] = frozenset(tokens(texts, self.index.stopwords))
         return found
 
+    def names(self, words: list[str], faq_id: str) -> bool:
+        """Whether a question names the subject of an entry (or of its gap questions): its
+        rarest word, or its topic's word."""
+        entry = self.entry_of(faq_id)
+        named = {self.key_word(entry.id), self.subject_word(entry.topic)} - {None}
+        return any(
+            w in named or any(near in named for near, _ in self.index.neighbours(w)) for w in words
+        )
+
     def key_word(self, faq_id: str) -> str | None:
         """The rarest word of an entry's title ("4itec" for "Qu'est-ce que 4iTec 4.0 ?"), worked
         out once."""
@@ -878,6 +894,10 @@ class Engine:
         and not in the topic; `standalone` False: nothing but question words, it is never
         answered alone."""
         alone = self.match(words) if standalone else []
+        if alone and alone[0].faq_id in self._gap_of and not self.names(words, alone[0].faq_id):
+            # "when did it start?" after 4iTec meets "when do the next FORMLAB sessions
+            # start?", a gap question of FORMLAB; but it does not name FORMLAB
+            alone = []
         alone_status = classify(alone, self.thresholds, asks_out_of_scope(self.index, words))[0]
         topic_id = self.kb.entries[subject].topic
         topic = self.kb.topic(topic_id)
