@@ -688,6 +688,14 @@ def test_opening_hours_are_a_gap_and_open_to_whom_is_answered(text, language, st
         ("comment aller à KMØ en tram ?", GAP, "kmo-what"),
         ("Wie komme ich mit dem Zug zur Be 4.0?", GAP, "be40-what"),
         ("euh", CLARIFY, None),
+        # found by a fifth: a near tie is none when one entry explains all the question
+        ("La cité du numérique KMØ, c'est ouvert à qui ?", ANSWER, "kmo-who"),
+        # ...and taking part ("mitmachen") at KMØ is who it is open to, not a request
+        (
+            "Was ist das KMØ? Koennen auch Firmen aus der Schweiz mitmachen?",
+            ANSWER,
+            "kmo-cross-border",
+        ),
         ("how much does a desk at KMØ cost per month?", GAP, "kmo-what"),
         ("Was gibt es für KMU im Bereich F&E?", ANSWER, "programme-acceleration-centres"),
         # a contact asked of a named subject is a gap on that subject, not on the assistant's

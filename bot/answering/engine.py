@@ -41,6 +41,9 @@ ANSWER, SUGGEST, ESCALATE, SMALLTALK = "answer", "suggest", "escalate", "smallta
 GAP, OFF_TOPIC, CLARIFY = "gap", "off-topic", "clarify"
 STATUSES = (ANSWER, SUGGEST, ESCALATE, SMALLTALK, GAP, OFF_TOPIC, CLARIFY)
 MAX_SUGGESTIONS = 3
+# Two near-tied entries are no tie when the best explains all of the question and the other
+# this much less (`classify`).
+TIE_EXPLAINED_GAP = 0.2
 # What joins two questions in one message.
 COMPOUND = re.compile(r"\s(?:and|et|und|&)\s", re.IGNORECASE)
 # Two answers this short (characters) are shown together for a compound question.
@@ -288,7 +291,12 @@ def classify(
     if not candidates or candidates[0].score < thresholds.suggest:
         return ESCALATE, []
     best = candidates[0]
-    tie = len(candidates) > 1 and best.score - candidates[1].score < thresholds.tie_margin
+    # a near tie, unless the best explains the whole question and the other clearly not
+    tie = (
+        len(candidates) > 1
+        and best.score - candidates[1].score < thresholds.tie_margin
+        and not (best.explained >= 1.0 and candidates[1].explained < 1.0 - TIE_EXPLAINED_GAP)
+    )
     confident = best.score >= thresholds.answer and best.explained >= thresholds.min_explained
     if confident and not tie and not out_of_scope:
         return ANSWER, [best]

@@ -78,7 +78,7 @@ OUT_OF_SCOPE_CUES = (
     ouverture fermeture heure heures limite delai delais inscrire inscription inscriptions
     postuler dossier formulaire subvention subventions telephone courriel email mail adresse
     parking salaire salaires stage stages embauche demain prochain prochaine prochaines meteo
-    tel numero lister auflisten adherer adhesion mitmachen bewerben bewerbe bewerbung
+    tel numero lister auflisten adherer adhesion bewerben bewerbe bewerbung
     candidater exposant exposants aussteller exhibitor exhibitors directeur direktor director
     website webseite internet web mois monat month exakt exact inscris
     inscrit melde anrufen appeler call adress signup
