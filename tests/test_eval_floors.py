@@ -12,7 +12,7 @@ from bot.answering.evaluation import Outcome, evaluate, load_questions
 from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 EVAL = Path(__file__).parent / "data" / "eval.yaml"
-IN_SCOPE_FLOOR = 0.93  # 258/275 (93.8 %) measured 2026-12-01
+IN_SCOPE_FLOOR = 0.94  # 259/275 (94.2 %) measured 2026-12-01
 OUT_OF_SCOPE_FLOOR = 0.97
 LANGUAGE_FLOOR = 0.97
 
