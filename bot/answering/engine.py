@@ -117,6 +117,27 @@ def opening_hours(found: re.Match) -> str:
     return _OPEN_WORD.sub("horaires", found[0])
 
 
+# What users write, rewritten as what it asks (folded text, in this order): context dropped,
+# requests made the request words the FAQ's gap questions and cues use.
+AS_ASKED = (
+    (FOREMOST, " "),
+    (DURATION, " "),
+    (WEATHER, " meteo "),
+    (EXACT_PLACE, " adresse "),
+    (OPENING_HOURS, opening_hours),
+    (WHICH_ONES, " lister "),
+    (PHONE_NUMBER, " telephone "),
+)
+
+
+def as_asked(folded: str) -> str:
+    """A folded question with `AS_ASKED` applied: "depuis six mois" dropped, "wo genau ist
+    das?" made "adresse", "lesquelles ?" made "lister"."""
+    for pattern, replacement in AS_ASKED:
+        folded = pattern.sub(replacement, folded)
+    return folded
+
+
 # A sum to work out ("17 fois 23", "2+2", "15% of 240"); not a range of years ("2018-2020").
 ARITHMETIC = re.compile(
     r"\d\s*(?:[+*/×÷=]|fois|mal|times|plus|moins|minus|geteilt durch|divided by)\s*\d"
@@ -590,10 +611,7 @@ class Engine:
             return off_topic(question, lang)
         # once: matching and the rules share it; what users write as the FAQ says it, without
         # how long the user has been something ("au chômage depuis six mois": not a month asked)
-        folded = DURATION.sub(" ", FOREMOST.sub(" ", self.in_faq_words(question)))
-        folded = WEATHER.sub(" meteo ", folded)
-        folded = OPENING_HOURS.sub(opening_hours, EXACT_PLACE.sub(" adresse ", folded))
-        folded = PHONE_NUMBER.sub(" telephone ", WHICH_ONES.sub(" lister ", folded))
+        folded = as_asked(self.in_faq_words(question))
         words = tokens(folded, self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
         subject = state.entries[0] if state and state.entries else None
