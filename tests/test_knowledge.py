@@ -155,17 +155,23 @@ def test_the_bundled_vocabulary_loads_and_is_used():
     assert decision.faq_id == "research-cte"
 
 
-def test_gap_questions_must_name_an_entry_and_never_be_one_of_its_questions(tmp_path):
+def faq_with_gaps(tmp_path: Path, gaps_yaml: str) -> Path:
+    """A copy of the bundled FAQ with `gaps_yaml` as its gaps.yaml."""
     faq = tmp_path / "faq"
     shutil.copytree(DEFAULT_FAQ_DIR, faq)
-    (faq / "gaps.yaml").write_text(
+    (faq / "gaps.yaml").write_text(gaps_yaml, encoding="utf-8")
+    return faq
+
+
+def test_gap_questions_must_name_an_entry_and_never_be_one_of_its_questions(tmp_path):
+    faq = faq_with_gaps(
+        tmp_path,
         "gaps:\n"
         "  no-such-entry:\n"
         "    en: ['Where is the moon base?']\n"
         "  kmo-what:\n"
         "    en: ['What is KMØ?']\n"
         "    xx: ['Quoi ?']\n",
-        encoding="utf-8",
     )
     messages = [p.message for p in load_knowledge_base(faq).errors]
     assert any("unknown entry id 'no-such-entry'" in m for m in messages)
@@ -174,24 +180,20 @@ def test_gap_questions_must_name_an_entry_and_never_be_one_of_its_questions(tmp_
 
 
 def test_check_refuses_a_gap_question_the_engine_answers(tmp_path):
-    faq = tmp_path / "faq"
-    shutil.copytree(DEFAULT_FAQ_DIR, faq)
     # the FORMLAB entry's own question, barely reworded: still answered, so no gap
-    (faq / "gaps.yaml").write_text(
-        "gaps:\n  training-formlab:\n    en: ['what is FORMLAB exactly?']\n", encoding="utf-8"
+    faq = faq_with_gaps(
+        tmp_path, "gaps:\n  training-formlab:\n    en: ['what is FORMLAB exactly?']\n"
     )
     problems = check_knowledge_base(faq).errors
     assert any("gaps:" in p.message and "answered with entry" in p.message for p in problems)
 
 
 def test_check_warns_of_a_gap_question_told_apart_only_by_stop_words(tmp_path):
-    faq = tmp_path / "faq"
-    shutil.copytree(DEFAULT_FAQ_DIR, faq)
     # "existe" and "aujourd'hui" are stop words: what is left is "centre excellence", which
     # would take "c'est quoi le centre d'excellence ?" from its entry
-    (faq / "gaps.yaml").write_text(
+    faq = faq_with_gaps(
+        tmp_path,
         "gaps:\n  research-cte:\n    fr: [\"le centre d'excellence existe aujourd'hui ?\"]\n",
-        encoding="utf-8",
     )
     warnings = check_knowledge_base(faq).warnings
     assert any("holds only words of the entry's own questions" in p.message for p in warnings)
