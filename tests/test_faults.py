@@ -48,8 +48,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type"
 STAFF_CHAT = -1009990001
 SOPHIE = 902
 SOPHIE_USER = make_user(SOPHIE, "Sophie", language_code="fr")
+# The confirmation, and outside office hours when to expect the answer after a blank line.
 TICKET_CREATED = re.compile(
-    re.escape(texts.ticket_created("fr", 424242)).replace("424242", r"(\d+)")
+    re.escape(texts.ticket_created("fr", 424242)).replace("424242", r"(\d+)") + r"(?:\n\n.+)?",
+    re.DOTALL,
 )
 
 
