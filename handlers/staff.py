@@ -410,19 +410,25 @@ async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await asyncio.to_thread(learning.decide, storage, candidate, learning.REJECTED)
         note = texts.staff_learn_rejected(language)
     else:
+        # the FAQ is checked with the wording, then reloaded: seconds, so the button stops
+        # spinning first and what came of it is said in the staff chat
+        await query.answer()
         settings = settings_of(context)
         outcome = await asyncio.to_thread(
             learning.accept, storage, settings.faq_dir, candidate, settings.thresholds
         )
+        reply_to = query.message.message_id if query.message else None
         if not outcome.accepted:
-            await query.answer()
             html = texts.staff_learn_refused(language, candidate, outcome.reason)
-            await send_to_staff(context, html, query.message.message_id if query.message else None)
+            await send_to_staff(context, html, reply_to)
             _skipped(context).add(candidate.id)
             return
         result = await reload_faq(context.bot_data)
-        note = texts.staff_learn_added(language, not result.errors)
-    await query.answer(note)
+        await send_to_staff(
+            context, escape(texts.staff_learn_added(language, not result.errors)), reply_to
+        )
+    if action != "a":
+        await query.answer(note)
     if query.message is None or not query.message.is_accessible:
         return
     html, markup = await _learn_card(context)

@@ -1216,7 +1216,7 @@ def staff_learn_rejected(language: str) -> str:
 
 
 def staff_learn_added(language: str, live: bool) -> str:
-    """A toast (plain text)."""
+    """Said in the staff chat once an accepted wording is in (plain text)."""
     _ = gettext_for(language)
     if live:
         return _("Added: the FAQ now answers this wording.")

@@ -373,11 +373,14 @@ async def test_the_faq_learns_a_wording_from_a_picked_suggestion(bot_factory, tm
         # A tap by someone who is not staff changes nothing.
         await bot.tap(STAFF_CHAT, shown, callbacks.learn("a", candidate_id), user=MALLORY_USER)
         assert not (faq_dir / LEARNED_FILE).exists()
+        # the button is answered at once; the check and the reload take seconds
         await bot.tap(STAFF_CHAT, shown, callbacks.learn("a", candidate_id), user=SOPHIE_USER)
-        await eventually(lambda: (faq_dir / LEARNED_FILE).exists())
+        await eventually(lambda: (faq_dir / LEARNED_FILE).exists(), timeout=60)
         await eventually(
-            lambda: "Aucune nouvelle formulation" in bot.current(STAFF_CHAT, shown)["text"]
+            lambda: "Aucune nouvelle formulation" in bot.current(STAFF_CHAT, shown)["text"],
+            timeout=60,
         )
+        assert texts.staff_learn_added("fr", True) in texts_in(bot, STAFF_CHAT)
 
         # Another user asks the same: answered directly now, with that entry.
         answer = await bot.send(GRETA, question, user=GRETA_USER)
