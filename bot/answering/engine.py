@@ -84,12 +84,12 @@ LIST_END = re.compile(r"\b(?:et|and|und|sowie)\b")
 SENTENCES = re.compile(r"(?<=[.!?])\s+")
 
 
-def enumerates(answer: str) -> bool:
+def enumerates(text: str) -> bool:
     """Whether an answer lists things (what "which ones?" after it asks for)."""
     return any(
         COLON_LIST.search(sentence)
         or (sentence.count(",") >= 3 and LIST_END.search(sentence.rsplit(",", 1)[1]))
-        for sentence in SENTENCES.split(answer)
+        for sentence in SENTENCES.split(text)
     )
 
 
@@ -498,6 +498,7 @@ class Engine:
             {lang: " ".join(texts).split() for lang, texts in folded_by_language.items()}
         )
         self._entry_words: dict[str, frozenset[str]] = {}
+        self._tells: dict[tuple[str, str], tuple[bool, bool]] = {}
         self._variant_words: dict[str, frozenset[str]] = {}
         self._key_words: dict[str, str | None] = {}
         self._subject_words: dict[str, str | None] = {}
@@ -663,24 +664,16 @@ class Engine:
             entry = self.kb.entries[subject]
             if not enumerates(entry.answers[lang]):
                 return self.gap_on_subject(question, lang, subject, [])
-            return Decision(
-                question, ANSWER, lang, subject, 0.0, (), (), entry.answers[lang], follows=subject
-            )
+            return answer(question, lang, entry, follows=subject)
         counted = subject is not None and "qcount" in words and len(content) <= 1
         if counted and self.tells_a_count(subject, lang) and content <= self.entry_words(subject):
             # "how many exactly?" after the job losses: the number just shown
-            entry = self.kb.entries[subject]
-            return Decision(
-                question, ANSWER, lang, subject, 0.0, (), (), entry.answers[lang], follows=subject
-            )
+            return answer(question, lang, self.kb.entries[subject], follows=subject)
         dated = self.dated_entry(words, subject, lang) if subject is not None else None
         if dated is not None:
             # "over what period?" after the job losses: the answer just shown holds its dates;
             # "wann wurde es eröffnet?" after who KMØ is for: its topic's entry that does
-            entry = self.kb.entries[dated]
-            return Decision(
-                question, ANSWER, lang, dated, 0.0, (), (), entry.answers[lang], follows=subject
-            )
+            return answer(question, lang, self.kb.entries[dated], follows=subject)
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if (
@@ -888,12 +881,23 @@ class Engine:
 
     def tells_a_count(self, faq_id: str, lang: str) -> bool:
         """Whether an entry's answer gives a number that is not a year ("136", "48 %")."""
-        answer = NAMED_FOUR_POINT_O.sub(" ", fold(self.kb.entries[faq_id].answers[lang]))
-        return bool(COUNT_IN_ANSWER.search(answer))
+        return self._answer_tells(faq_id, lang)[0]
 
     def tells_a_date(self, faq_id: str, lang: str) -> bool:
-        answer = fold(self.kb.entries[faq_id].answers[lang])
-        return bool(TIME_IN_ANSWER.search(AS_OF.sub(" ", answer)))
+        """Whether an entry's answer gives a date or a span besides its "as of March 2019"."""
+        return self._answer_tells(faq_id, lang)[1]
+
+    def _answer_tells(self, faq_id: str, lang: str) -> tuple[bool, bool]:
+        """(a count, a date) in an entry's answer, worked out once per entry and language
+        (follow-ups ask it of a whole topic)."""
+        key = (faq_id, lang)
+        if key not in self._tells:
+            text = fold(self.kb.entries[faq_id].answers[lang])
+            self._tells[key] = (
+                bool(COUNT_IN_ANSWER.search(NAMED_FOUR_POINT_O.sub(" ", text))),
+                bool(TIME_IN_ANSWER.search(AS_OF.sub(" ", text))),
+            )
+        return self._tells[key]
 
     def is_vague_question(self, question: str) -> bool:
         """Whether a question without content words asks what the assistant is ("what can you
@@ -985,17 +989,7 @@ class Engine:
             and in_topic[0].explained >= self.thresholds.min_explained
         ):
             entry = self.kb.entries[subject]
-            return Decision(
-                question,
-                ANSWER,
-                lang,
-                subject,
-                in_topic[0].score,
-                (),
-                tuple(in_topic),
-                entry.answers[lang],
-                follows=subject,
-            )
+            return answer(question, lang, entry, in_topic[0].score, in_topic, follows=subject)
         entries = [c for c in in_topic if c.faq_id != subject][:MAX_SUGGESTIONS] or in_topic[:1]
         if not entries:
             return None
@@ -1013,8 +1007,7 @@ class Engine:
         )
 
     def about_the_assistant(self, question: str, lang: str) -> Decision:
-        entry = self.kb.entries[self.vague_entry]
-        return Decision(question, ANSWER, lang, entry.id, 0.0, (), (), entry.answers[lang])
+        return answer(question, lang, self.kb.entries[self.vague_entry])
 
     def gap_on_subject(
         self, question: str, lang: str, subject: str, candidates: list[Candidate]
@@ -1063,17 +1056,7 @@ class Engine:
             entry = self.kb.entries[chosen[0].faq_id]
             return gap(question, lang, entry, chosen[0], best, candidates)
         if status == ANSWER:
-            entry = self.kb.entries[chosen[0].faq_id]
-            return Decision(
-                question,
-                ANSWER,
-                lang,
-                entry.id,
-                best,
-                (),
-                tuple(candidates),
-                entry.answers[lang],
-            )
+            return answer(question, lang, self.kb.entries[chosen[0].faq_id], best, candidates)
         if status == SUGGEST:
             return Decision(
                 question,
@@ -1104,6 +1087,28 @@ class Engine:
             lines = [_("I am not sure I understood. Did you mean:")]
         lines += [f"{i}. {self.kb.entries[c.faq_id].title(lang)}" for i, c in enumerate(chosen, 1)]
         return "\n".join(lines)
+
+
+def answer(
+    question: str,
+    lang: str,
+    entry: Entry,
+    score: float = 0.0,
+    candidates: Iterable[Candidate] = (),
+    follows: str | None = None,
+) -> Decision:
+    """The entry's answer, as is (a follow-up: with the entry it was read with)."""
+    return Decision(
+        question,
+        ANSWER,
+        lang,
+        entry.id,
+        score,
+        (),
+        tuple(candidates),
+        entry.answers[lang],
+        follows=follows,
+    )
 
 
 def clarify(question: str, lang: str) -> Decision:
