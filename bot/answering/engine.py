@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, replace
 from itertools import chain
 
@@ -773,11 +773,7 @@ class Engine:
     def only_numbers_shared(self, words: list[str], faq_id: str) -> bool:
         """Whether an entry's questions share no word with the question but its numbers."""
         held = self.variant_words(faq_id)
-        shared = [
-            w
-            for w in words
-            if w in held or any(near in held for near, _ in self.index.neighbours(w))
-        ]
+        shared = [w for w in words if self.meets(w, held)]
         return bool(shared) and all(w.isdigit() for w in shared)
 
     def named_subject(self, words: list[str], found: Candidate) -> Entry | None:
@@ -854,9 +850,12 @@ class Engine:
         rarest word, or its topic's word."""
         entry = self.entry_of(faq_id)
         named = {self.key_word(entry.id), self.subject_word(entry.topic)} - {None}
-        return any(
-            w in named or any(near in named for near, _ in self.index.neighbours(w)) for w in words
-        )
+        return any(self.meets(w, named) for w in words)
+
+    def meets(self, word: str, held: Set[str]) -> bool:
+        """Whether a question word is in `held`, as it is or as one of its vocabulary
+        neighbours (a typo, an inflection)."""
+        return word in held or any(near in held for near, _ in self.index.neighbours(word))
 
     def key_word(self, faq_id: str) -> str | None:
         """The rarest word of an entry's title ("4itec" for "Qu'est-ce que 4iTec 4.0 ?"), worked
