@@ -64,8 +64,12 @@ FOREMOST = re.compile(
     r"\b(?:in\s+erster\s+linie|vor\s+allem|en\s+premier\s+lieu|avant\s+tout|surtout|"
     r"first\s+and\s+foremost|above\s+all|mainly|mostly|hauptsachlich)\b"
 )
-# "Quel temps fera-t-il ?" asks the weather, in folded text ("temps" alone is time).
-WEATHER = re.compile(r"\bquel\s+temps\b")
+# "Quel temps fera-t-il ?", "il fait beau demain ?" ask the weather, in folded text ("temps"
+# and "beau" alone are no weather).
+WEATHER = re.compile(
+    r"\b(?:quel\s+temps|(?:il\s+)?(?:va\s+)?(?:fait|faire|fera)\s+(?:beau|chaud|froid)"
+    r"|il\s+(?:pleut|va\s+pleuvoir|pleuvra))\b"
+)
 # "Wo genau ist das?", "où exactement ?": an address asked, which the article never gives.
 EXACT_PLACE = re.compile(
     r"\b(?:ou|wo|where)\s+(?:\w+\s+)?(?:exactement|precisement|genau|exactly|precisely)\b"
@@ -117,15 +121,35 @@ def opening_hours(found: re.Match) -> str:
     return _OPEN_WORD.sub("horaires", found[0])
 
 
+# A train taken ("the next train from Basel", "train station"), in folded text: a journey;
+# "train" alone is learning ("can I train at FORMLAB?"), "trains" made ("parts for trains").
+BY_TRAIN = re.compile(
+    r"\b(?:(?:next|first|last|the|a|by)\s+trains?|trains?\s+(?:station|times?|schedules?))\b"
+)
+# Other regions' names or a list's names asked ("welche anderen Regionen", "d'autres
+# territoires", "wie heissen die 11 Gemeindeverbände", "what are the names of"), in folded
+# text: a list the article never gives, made the request word "lister".
+NAMES_ASKED = re.compile(
+    r"\b(?:(?:anderen?|autres?|other)\s+(?:regionen|regions?|territoires?|territories"
+    r"|territorien|gebiete)|wie\s+heissen|comment\s+s\s+appellent|(?:what|which)\s+are\s+the"
+    r"\s+names|les\s+noms\s+des?)\b"
+)
+# "week-end", "week end": one word, the request word "weekend" ("end" alone is no weekend).
+WEEKEND = re.compile(r"\bweek\s+ends?\b")
+
+
 # What users write, rewritten as what it asks (folded text, in this order): context dropped,
 # requests made the request words the FAQ's gap questions and cues use.
 AS_ASKED = (
     (FOREMOST, " "),
     (DURATION, " "),
     (WEATHER, " meteo "),
+    (WEEKEND, " weekend "),
+    (BY_TRAIN, " railway "),
     (EXACT_PLACE, " adresse "),
     (OPENING_HOURS, opening_hours),
     (WHICH_ONES, " lister "),
+    (NAMES_ASKED, " lister "),
     (PHONE_NUMBER, " telephone "),
 )
 
@@ -368,6 +392,15 @@ _SMALLTALK_PHRASES = {
     "schonen abend": "tschuss",
     "bonne soiree": "revoir",
     "how are you": "hello",
+    "fair enough": "fine",
+    "je vais voir": "ok",
+    "je vais regarder": "ok",
+    "on va voir": "ok",
+    "ich schaue mal": "ok",
+    "ich schau mal": "ok",
+    "i ll have a look": "ok",
+    "i will have a look": "ok",
+    "i ll check": "ok",
     "ca va": "salut",
     "wie gehts": "hallo",
     "wie geht s": "hallo",
@@ -376,6 +409,7 @@ _SMALLTALK_PHRASES = {
 _SMALLTALK_PHRASE = re.compile(
     r"\b(?:" + "|".join(sorted(map(re.escape, _SMALLTALK_PHRASES), key=len, reverse=True)) + r")\b"
 )
+_UMLAUT_SPELT = re.compile(r"([aou])e(?=[a-z])")
 _SMALLTALK_FILLER = frozenset(
     "a au auf bis bonne tag good very much so a lot all there you everyone vielen herzlichen "
     "beaucoup bien toi vous le la les monsieur madame sehr zusammen euch ihnen to team it "
@@ -396,10 +430,16 @@ def smalltalk_kind(text: str) -> str | None:
     folded = fold(text)
     if _SMALLTALK_PHRASE.search(folded):
         folded = _SMALLTALK_PHRASE.sub(lambda m: _SMALLTALK_PHRASES[m[0]], folded)
-    ws = set(folded.split())
+    # German written without umlauts: "tschuess", "fuer" are "tschüss", "für" ("gruezi" stays)
+    ws = {
+        w if w in _SMALLTALK_WORDS else _UMLAUT_SPELT.sub(lambda m: m[1], w) for w in folded.split()
+    }
     if not ws or len(ws) > 6 or not ws <= _SMALLTALK_WORDS:
         return None
-    return next((kind for kind, core in _SMALLTALK_CORE.items() if ws & core), None)
+    kinds = [kind for kind, core in _SMALLTALK_CORE.items() if ws & core]
+    if "thanks" in kinds:  # "danke für die Hilfe", "merci pour l'aide": thanks, not a call
+        return "thanks"
+    return kinds[0] if kinds else None
 
 
 @dataclass(frozen=True)
@@ -639,11 +679,16 @@ class Engine:
             # cross-border welcome: only the other words may make it the programme's
             topical = self.match([w for w in words if w not in PLACE_WORDS])
             # "how much does it cost to rent an office at KMØ?": a request the FAQ never
-            # holds about one of its subjects is a gap, not off-topic
+            # holds about one of its subjects is a gap, not off-topic. The subject is in the
+            # other words: "Wetter am Wochenende" meets "is KMØ open at the weekend" on its
+            # request alone.
+            subject_words = [w for w in words if w in content and not self.asks_only(w)]
+            named = self.match(subject_words) if subject_words else []
             about_a_subject = asks_out_of_scope(self.index, words) and bool(
-                topical
-                and topical[0].score >= self.thresholds.suggest
-                and topical[0].explained >= self.thresholds.min_explained
+                named
+                and named[0].score >= self.thresholds.suggest
+                and named[0].explained >= self.thresholds.min_explained
+                and self.names(subject_words, named[0].faq_id)
             )
             if not about_a_subject and (
                 not topical
@@ -723,6 +768,16 @@ class Engine:
             return None
         return left, right
 
+    def asks_only(self, word: str) -> bool:
+        """Whether a question word says only what is asked or where, not about what: a place,
+        a journey, a request the FAQ never holds, an off-topic subject."""
+        return (
+            word in PLACE_WORDS
+            or word in TRAVEL_WORDS
+            or is_cue(word, self.index.out_of_scope)
+            or is_cue(word, OFF_TOPIC_CUES)
+        )
+
     def only_places_and_unknown(self, content: set[str], words: list[str]) -> bool:
         """Whether a question names a place and otherwise only words the FAQ does not know, or
         knows from gap questions only ("il va faire beau à Mulhouse ce week-end ?"): nothing in
@@ -730,37 +785,46 @@ class Engine:
         enough: the FAQ may lack the words, not the subject; nor is a request the FAQ never
         holds ("horaires Mulhouse")."""
         places = content & PLACE_WORDS
+        if places and content & TRAVEL_WORDS:
+            # getting from place to place ("le prochain TER Mulhouse-Colmar part quand ?"):
+            # off-topic unless the other words name a subject ("KMØ en tram ?", a gap)
+            return True
         rest = content - places
-        travel = bool(rest & TRAVEL_WORDS)
-        if travel:
-            # getting from place to place: what is asked of the journey ("horaires") no more
-            # points at an entry than the places do
-            rest = {
-                w for w in rest if w not in TRAVEL_WORDS and not is_cue(w, self.index.out_of_scope)
-            }
         return (
             bool(places)
-            and (bool(rest) or travel)
+            and bool(rest)
             and not any(
                 n not in self._gap_only_words for w in rest for n, _ in self.index.neighbours(w)
             )
-            and (travel or not asks_out_of_scope(self.index, words))
+            and not asks_out_of_scope(self.index, words)
         )
 
     def match(self, words: list[str], limit: int = MAX_SUGGESTIONS + 2) -> list[Candidate]:
         """`matcher.match` on this knowledge base: entries and gap questions, best first. An
         entry and its own gap questions are one subject: only the closer of the two is kept,
-        so that they never make a near tie between themselves."""
+        so that they never make a near tie between themselves; the gap question when it is
+        as close and explains clearly more of the question."""
         found = match(self.index, words, limit=limit + 2 if self._gap_of else limit)
         if not self._gap_of:
             return found
-        seen: set[str] = set()
-        kept = []
+        first: dict[str, int] = {}
+        kept: list[Candidate] = []
         for c in found:
             subject = self._gap_of.get(c.faq_id, c.faq_id)
-            if subject not in seen:
-                seen.add(subject)
+            if subject not in first:
+                first[subject] = len(kept)
                 kept.append(c)
+                continue
+            shown = kept[first[subject]]
+            if (
+                c.faq_id in self._gap_of
+                and shown.faq_id not in self._gap_of
+                and c.score >= shown.score - self.thresholds.tie_margin
+                and c.explained >= shown.explained + TIE_EXPLAINED_GAP
+            ):
+                # "How much of the 1.3 billion goes to South Alsace?": as close to the
+                # budget's gap question as to its entry, and wholly explained only there
+                kept[first[subject]] = replace(c, score=shown.score)
         return kept
 
     def holds_only_its_entry_s_words(self, entry_id: str, question: str) -> bool:
@@ -1027,7 +1091,16 @@ class Engine:
         if candidates is None:
             candidates = self.match(words)
         if candidates and candidates[0].faq_id in self._gap_of:
-            if classify(candidates, self.thresholds)[0] == ANSWER:
+            best = candidates[0]
+            gaps_tie = (
+                len(candidates) > 1
+                and candidates[1].faq_id in self._gap_of
+                and best.score >= self.thresholds.answer
+                and best.explained >= self.thresholds.min_explained
+            )
+            # "how many jobs has the programme created?": two subjects' gap questions ahead
+            # of every entry, near each other; a gap either way, never the entry behind them
+            if gaps_tie or classify(candidates, self.thresholds)[0] == ANSWER:
                 # What the FAQ is known not to hold about a subject: a gap on that subject.
                 entry = self.named_subject(words, candidates[0]) or self.entry_of(
                     candidates[0].faq_id

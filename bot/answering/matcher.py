@@ -94,6 +94,7 @@ OUT_OF_SCOPE_CUES = (
     lundi mardi mercredi jeudi vendredi samedi dimanche weekend montag dienstag mittwoch
     donnerstag freitag samstag sonntag wochenende monday tuesday wednesday thursday friday
     saturday sunday rent rental louer loyer miete mieten coworking free
+    paid remunere remuneres remuneration bezahlt verguetung
     """.split()
     )
     | TRAVEL_WORDS
@@ -126,6 +127,10 @@ OFF_TOPIC_CUES = frozenset(
     traduire traduis traduction ubersetzen uebersetzen ubersetze translate translation lotto
     loto lottery bourse aktie aktien stocks religion iphone android smartphone handy
     geburtstag anniversaire birthday
+    coiffure coiffeur friseur hairdresser haircut fieber fievre fever grippe erkaltung rhume
+    mindestlohn smic brexit voter europeennes sql tgv tnt fernseher digitalfernseher
+    television tele tv velo fahrrad bike bicycle copain copine boyfriend girlfriend liebesbrief
+    resiliation kundigung
     """.split()
 )
 
