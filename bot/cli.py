@@ -185,6 +185,7 @@ def eval_folder(engine: Engine, folder: Path, out: TextIO) -> int:
         print(f"faqbot eval: {exc}", file=sys.stderr)
         return 2
     for title, part in (
+        ("conversation sets, whole data (what the test floors hold)", dialogues),
         ("conversation sets, tuning part", [d for d in dialogues if not d.holdout]),
         ("conversation sets, held out", [d for d in dialogues if d.holdout]),
     ):

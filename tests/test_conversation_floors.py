@@ -1,5 +1,5 @@
 """Floors of the conversation on the sets written from the article alone (tests/data/
-eval_article.yaml, eval_limits.yaml, eval_dialogues.yaml; tests/data/README_eval_article.md),
+eval_article*.yaml, eval_limits*.yaml, eval_dialogues*.yaml; tests/data/README_eval_article.md),
 every dialogue run as the Telegram chat runs it (`take_turn`, one dialogue state each).
 
 They hold the engine where it is on the whole data; issue 10 asks for in-scope ≥ 96 %,
@@ -20,16 +20,34 @@ from bot.answering.evaluation import (
 from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 DATA = Path(__file__).parent / "data"
-# Measured on the whole data, FAQ copies left out (`faqbot eval tests/data/`, 2026-12-01, third
-# session): 91.1 %, 93.3 %, 89.3 %, 100 % and 6.2 % confidently wrong (second session: 86.4 %,
-# 88.6 %, 85.1 %, 100 %, 8.2 %; first: 78.7 %, 81.0 %, 71.5 %, 100 %, 11.3 %).
+# Per batch of writing (tests/data/README_eval_article.md) and on the whole data, FAQ copies
+# left out (`faqbot eval tests/data/`). The first batch's floors are where its earlier floors
+# were raised to (2026-12-01, fourth session: 94.5 %, 97.1 %, 93.5 %, 100 %, 4.0 % confidently
+# wrong; third: 91.1 %, 93.3 %, 89.3 %, 100 %, 6.2 %; second: 86.4 %, 88.6 %, 85.1 %, 100 %,
+# 8.2 %; first: 78.7 %, 81.0 %, 71.5 %, 100 %, 11.3 %). The second batch, written in the
+# fourth session, starts at what it measured when it landed.
 FLOORS = {
-    "in-scope right": 0.91,
-    "out-of-scope not answered": 0.93,
-    "turns right": 0.89,
-    "reply language right": 0.99,
+    "first batch": {
+        "in-scope right": 0.94,
+        "out-of-scope not answered": 0.97,
+        "turns right": 0.93,
+        "reply language right": 0.99,
+    },
+    "second batch": {
+        "in-scope right": 0.83,
+        "out-of-scope not answered": 0.92,
+        "turns right": 0.81,
+        "reply language right": 0.99,
+    },
+    "whole data": {
+        "in-scope right": 0.89,
+        "out-of-scope not answered": 0.94,
+        "turns right": 0.88,
+        "reply language right": 0.99,
+    },
 }
-CONFIDENTLY_WRONG_CEILING = 0.065
+CONFIDENTLY_WRONG_CEILING = {"first batch": 0.041, "second batch": 0.075, "whole data": 0.056}
+BATCHES = {"first batch": 1, "second batch": 2, "whole data": None}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +56,12 @@ def dialogues():
 
 
 @pytest.fixture(scope="module")
-def report(dialogues):
-    return run_conversations(Engine(load_or_raise()), dialogues)
+def reports(dialogues):
+    engine = Engine(load_or_raise())
+    return {
+        part: run_conversations(engine, [d for d in dialogues if batch in (None, d.batch)])
+        for part, batch in BATCHES.items()
+    }
 
 
 def test_the_sets_are_as_large_as_issue_10_asks(dialogues):
@@ -53,13 +75,21 @@ def test_the_sets_are_as_large_as_issue_10_asks(dialogues):
     assert any(d.holdout for d in dialogues) and not all(d.holdout for d in dialogues)
 
 
-@pytest.mark.parametrize("figure", sorted(FLOORS))
-def test_floor(report, figure):
-    assert report.rate(figure) >= FLOORS[figure], report.rate(figure)
+@pytest.mark.parametrize(
+    ("part", "figure"), [(part, figure) for part in FLOORS for figure in sorted(FLOORS[part])]
+)
+def test_floor(reports, part, figure):
+    assert reports[part].rate(figure) >= FLOORS[part][figure], reports[part].rate(figure)
 
 
-def test_confidently_wrong_answers_stay_rare(report):
-    assert report.rate("confidently wrong") <= CONFIDENTLY_WRONG_CEILING
+@pytest.mark.parametrize("part", sorted(CONFIDENTLY_WRONG_CEILING))
+def test_confidently_wrong_answers_stay_rare(reports, part):
+    assert reports[part].rate("confidently wrong") <= CONFIDENTLY_WRONG_CEILING[part]
+
+
+def test_both_batches_are_read(dialogues):
+    assert {d.batch for d in dialogues} == {1, 2}
+    assert any(d.holdout for d in dialogues if d.batch == 2)
 
 
 def test_no_question_copies_an_faq_variant(dialogues):

@@ -145,6 +145,13 @@ class Dialogue:
     language: str
     turns: tuple[Turn, ...]
     holdout: bool = False
+    batch: int = 1  # which writing it comes from: eval_article.yaml 1, eval_article_2.yaml 2
+
+
+def batch_of(path: Path) -> int:
+    """The batch a set's file holds, from its name's suffix ("_2": the second)."""
+    tail = path.stem.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else 1
 
 
 def _yaml_list(path: str | Path) -> list[dict]:
@@ -155,24 +162,33 @@ def _yaml_list(path: str | Path) -> list[dict]:
 
 
 def load_conversation_sets(folder: str | Path) -> list[Dialogue]:
-    """Every item of the three sets in `folder`, as dialogues (a single question is a dialogue
-    of one turn): in-scope questions expect their entry, gaps a gap on their subject's entry,
-    off-topic questions off-topic."""
+    """Every item of the three sets in `folder` (`eval_article*.yaml`, `eval_limits*.yaml`,
+    `eval_dialogues*.yaml`: one file per batch written), as dialogues (a single question is a
+    dialogue of one turn): in-scope questions expect their entry, gaps a gap on their
+    subject's entry, off-topic questions off-topic."""
     folder = Path(folder)
     dialogues: list[Dialogue] = []
-    for item in _yaml_list(folder / "eval_article.yaml"):
-        turn = Turn(item["q"], item["lang"], ANSWER_OUTCOME, item.get("expect"))
-        dialogues.append(Dialogue(item["lang"], (turn,), bool(item.get("holdout"))))
-    for item in _yaml_list(folder / "eval_limits.yaml"):
-        kind = item["kind"]
-        turn = Turn(item["q"], item["lang"], kind, item.get("subject_id"))
-        dialogues.append(Dialogue(item["lang"], (turn,), bool(item.get("holdout"))))
-    for item in _yaml_list(folder / "eval_dialogues.yaml"):
-        turns = tuple(
-            Turn(t["q"], item["lang"], t["expect"], t.get("id") or t.get("subject_id"))
-            for t in item["turns"]
-        )
-        dialogues.append(Dialogue(item["lang"], turns, bool(item.get("holdout"))))
+    for path in sorted(folder.glob("eval_article*.yaml")):
+        for item in _yaml_list(path):
+            turn = Turn(item["q"], item["lang"], ANSWER_OUTCOME, item.get("expect"))
+            dialogues.append(
+                Dialogue(item["lang"], (turn,), bool(item.get("holdout")), batch_of(path))
+            )
+    for path in sorted(folder.glob("eval_limits*.yaml")):
+        for item in _yaml_list(path):
+            turn = Turn(item["q"], item["lang"], item["kind"], item.get("subject_id"))
+            dialogues.append(
+                Dialogue(item["lang"], (turn,), bool(item.get("holdout")), batch_of(path))
+            )
+    for path in sorted(folder.glob("eval_dialogues*.yaml")):
+        for item in _yaml_list(path):
+            turns = tuple(
+                Turn(t["q"], item["lang"], t["expect"], t.get("id") or t.get("subject_id"))
+                for t in item["turns"]
+            )
+            dialogues.append(
+                Dialogue(item["lang"], turns, bool(item.get("holdout")), batch_of(path))
+            )
     for d in dialogues:
         for t in d.turns:
             if t.language not in LANGUAGES or t.expect not in OUTCOMES:
