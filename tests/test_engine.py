@@ -818,3 +818,89 @@ def test_a_year_in_common_is_no_subject_in_common():
     assert (
         engine().decide("Maison de l'Industrie 2020 ?", "fr").faq_id == "training-maison-industrie"
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wie wird das Wetter am Wochenende?",  # "weekend" alone meets "is KMØ open at weekends?"
+        "il va faire beau à Mulhouse ce week-end ?",
+        "what time is the next train from Basel to Zurich?",
+        "le prochain TER Mulhouse-Colmar part à quelle heure ?",
+    ],
+)
+def test_weather_and_journeys_between_places_are_off_topic(question):
+    assert engine().decide(question).status == OFF_TOPIC
+
+
+def test_a_journey_to_a_subject_is_a_gap_and_training_is_no_train():
+    assert engine().decide("can I take the train to KMØ?", language="en").status == GAP
+    trained = engine().decide("I'm an employee, can I train for the Industry of the Future?")
+    assert (trained.status, trained.faq_id) == (ANSWER, "training-audience")
+
+
+@pytest.mark.parametrize(
+    ("then", "language", "status"),
+    [
+        ("what for?", "en", ANSWER),
+        ("wozu?", "de", ANSWER),
+        ("where will they be?", "en", GAP),
+        ("und wo kommen die hin?", "de", GAP),
+    ],
+)
+def test_a_follow_up_of_bare_asking_words_is_about_the_entry_just_shown(then, language, status):
+    from bot.answering.conversation import take_turn
+
+    first = {
+        "en": "how many acceleration centres are planned?",
+        "de": "Wie viele Beschleunigungszentren sind geplant?",
+    }
+    turn = take_turn(engine(), first[language], DialogueState(), language, 1_000.0)
+    assert turn.decision.faq_id == "programme-acceleration-centres"
+    turn = take_turn(engine(), then, turn.state, language, 1_010.0)
+    # the entry's answer names no town: "where?" is a gap on it, never another entry
+    assert (turn.decision.status, turn.decision.faq_id) == (
+        status,
+        "programme-acceleration-centres",
+    )
+
+
+def test_where_after_an_entry_without_its_town_answers_the_topic_s_entry_that_names_it():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "KMØ c'est pour qui ?", DialogueState(), "fr", 1_000.0)
+    assert turn.decision.faq_id == "kmo-who"
+    turn = take_turn(engine(), "il est où ?", turn.state, "fr", 1_010.0)
+    assert (turn.decision.status, turn.decision.faq_id) == (ANSWER, "kmo-what")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("danke, tschuess", "thanks"),
+        ("ok, danke fuer die Hilfe", "thanks"),
+        ("merci pour l'aide", "thanks"),
+        ("fair enough", "ack"),
+        ("ok je vais voir ça", "ack"),
+        ("Grüezi", "hello"),
+        ("aide", "help"),
+    ],
+)
+def test_small_talk_without_umlauts_and_thanks_for_the_help(text, kind):
+    assert smalltalk_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("How much of the 1.3 billion goes to South Alsace?", "programme-budget"),
+        ("Welche anderen Regionen in Frankreich haben das Label auch?", "programme-136"),
+        ("Wie heissen die 11 Gemeindeverbaende?", "sudalsace-selected"),
+        ("how many jobs has the programme created so far", None),
+    ],
+)
+def test_what_the_faq_does_not_hold_about_a_known_subject_is_a_gap(question, subject):
+    decision = engine().decide(question)
+    assert decision.status == GAP
+    if subject:
+        assert decision.faq_id == subject

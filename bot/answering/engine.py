@@ -130,10 +130,14 @@ BY_TRAIN = re.compile(
 # territoires", "wie heissen die 11 Gemeindeverbände", "what are the names of"), in folded
 # text: a list the article never gives, made the request word "lister".
 NAMES_ASKED = re.compile(
-    r"\b(?:(?:anderen?|autres?|other)\s+(?:regionen|regions?|territoires?|territories"
-    r"|territorien|gebiete)|wie\s+heissen|comment\s+s\s+appellent|(?:what|which)\s+are\s+the"
+    r"\b(?:(?:anderen?|autres?|other)(?=\s+(?:regionen|regions?|territoires?|territories"
+    r"|territorien|gebiete)\b)|wie\s+heissen|comment\s+s\s+appellent|(?:what|which)\s+are\s+the"
     r"\s+names|les\s+noms\s+des?)\b"
 )
+# A place asked ("où ?", "und wo kommen die hin?", "where will they be?"), in folded text, and
+# the towns an answer may name as where something is.
+WHERE_ASKED = re.compile(r"\b(?:ou|wo|wohin|where)\b")
+TOWNS = re.compile(r"\b(?:mulhouse|colmar|strasbourg|basel|bale|freiburg|paris)\b")
 # "week-end", "week end": one word, the request word "weekend" ("end" alone is no weekend).
 WEEKEND = re.compile(r"\bweek\s+ends?\b")
 
@@ -509,7 +513,7 @@ class Engine:
             chain(
                 ((e.id, lang, q) for e in self.kb for lang in LANGUAGES for q in e.questions[lang]),
                 (
-                    (GAP_PREFIX + entry_id, lang, self.in_faq_words(q))
+                    (GAP_PREFIX + entry_id, lang, as_asked(self.in_faq_words(q)))
                     for entry_id, by_language in self.kb.gaps.items()
                     for lang, questions in by_language.items()
                     for q in questions
@@ -719,6 +723,22 @@ class Engine:
             # "over what period?" after the job losses: the answer just shown holds its dates;
             # "wann wurde es eröffnet?" after who KMØ is for: its topic's entry that does
             return answer(question, lang, self.kb.entries[dated], follows=subject)
+        if subject is not None and not words:
+            # "what for?", "wozu?", "where will they be?": nothing but words that ask, about
+            # the entry just shown; a place it does not name is a gap, not another entry
+            entry = self.kb.entries[subject]
+            if WHERE_ASKED.search(fold(question)):
+                # "il est où ?" after who KMØ is for: its topic's entry that names the town
+                placed = [
+                    e
+                    for e in (entry, *self.kb.entries.values())
+                    if (e is entry or e.topic == entry.topic)
+                    and TOWNS.search(fold(e.answers[lang]))
+                ]
+                if not placed:
+                    return self.gap_on_subject(question, lang, subject, [])
+                entry = placed[0]
+            return answer(question, lang, entry, follows=subject)
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if (
