@@ -138,6 +138,11 @@ NAMES_ASKED = re.compile(
 # the towns an answer may name as where something is.
 WHERE_ASKED = re.compile(r"\b(?:ou|wo|wohin|where)\b")
 TOWNS = re.compile(r"\b(?:mulhouse|colmar|strasbourg|basel|bale|freiburg|paris)\b")
+# "opening year", "année d'ouverture", "Eröffnungsjahr": when it opened, not its hours.
+OPENING_YEAR = re.compile(
+    r"\b(?:(?:opening|ouverture|eroffnung)\s+(?:year|date)|(?:annee|date)\s+d\s+ouverture"
+    r"|eroffnungsjahr|eroffnungsdatum)\b"
+)
 # "week-end", "week end": one word, the request word "weekend" ("end" alone is no weekend).
 WEEKEND = re.compile(r"\bweek\s+ends?\b")
 
@@ -151,6 +156,7 @@ AS_ASKED = (
     (WEEKEND, " weekend "),
     (BY_TRAIN, " railway "),
     (EXACT_PLACE, " adresse "),
+    (OPENING_YEAR, " quand "),
     (OPENING_HOURS, opening_hours),
     (WHICH_ONES, " lister "),
     (NAMES_ASKED, " lister "),
@@ -196,7 +202,10 @@ TIME_IN_ANSWER = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:decade|decennie|jahrzehnt|years|ans|jahren|jahre)\b"
 )
 # Words that address the assistant itself ("what can you do?", "tu sers à quoi ?").
-ADDRESSED = frozenset("you tu toi vous du dich dir ihr euch bot assistant chatbot".split())
+ADDRESSED = frozenset(
+    "you your yours tu toi ton ta tes vous votre vos du dich dir dein deine deinen deiner ihr "
+    "euch euer eure bot assistant chatbot".split()
+)
 # Where a sentence ends, inside a message of several.
 SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 # A follow-up is short: at most this many content words of its own.
@@ -762,7 +771,21 @@ class Engine:
             # "how much is it?" that its subject does not answer: "how much" alone must not
             # be answered with the 136 territories
             return clarify(question, lang)
-        return self._decide_words(question, words, lang)
+        decision = self._decide_words(question, words, lang)
+        if subject is not None and self.misread_as_about_me(decision, subject, question):
+            return self.gap_on_subject(question, lang, subject, [])
+        return decision
+
+    def misread_as_about_me(self, decision: Decision, subject: str, question: str) -> bool:
+        """Whether an answer about this assistant follows another subject's entry without
+        the question addressing the assistant: "do they speak english there?" after KMØ asks
+        of KMØ, not of the assistant's languages; only "do you…?" is about the assistant."""
+        mine = self.kb.entries[self.vague_entry].topic
+        return (
+            decision.status == ANSWER
+            and self.entry_of(decision.faq_id).topic == mine != self.kb.entries[subject].topic
+            and not ADDRESSED.intersection(words_of(question))
+        )
 
     def compound(
         self, question: str, lang: str, state: DialogueState | None
@@ -797,6 +820,12 @@ class Engine:
             or is_cue(word, self.index.out_of_scope)
             or is_cue(word, OFF_TOPIC_CUES)
         )
+
+    def lists_what_is_asked(self, words: list[str], best: Candidate, lang: str) -> bool:
+        """Whether a list is all the question asks beyond its subject ("lister" its only
+        request word) and the best entry's answer gives one."""
+        requests = {w for w in words if is_cue(w, self.index.out_of_scope)}
+        return requests == {"lister"} and enumerates(self.kb.entries[best.faq_id].answers[lang])
 
     def only_places_and_unknown(self, content: set[str], words: list[str]) -> bool:
         """Whether a question names a place and otherwise only words the FAQ does not know, or
@@ -1036,6 +1065,8 @@ class Engine:
             # "wo genau ist das?", "how much is it?": nothing but the request, so it is made of
             # the subject just shown, not of another entry of its topic
             decision = self.gap_on_subject(question, lang, subject, in_topic)
+        if self.misread_as_about_me(decision, subject, question):
+            return self.gap_on_subject(question, lang, subject, in_topic)
         if decision.status in (ANSWER, GAP):
             # "ça ouvre quand ?" after FORMLAB is about the training topic, even though "KMØ
             # ouvre quand ?" matches it too: the subject wins unless the question alone is
@@ -1132,6 +1163,9 @@ class Engine:
                 return gap(question, lang, entry, offered[0], candidates[0].score, real)
         candidates = self.entries_only(candidates)
         out_of_scope = asks_out_of_scope(self.index, words)
+        if out_of_scope and candidates and self.lists_what_is_asked(words, candidates[0], lang):
+            # "les domaines prioritaires du campus, c'est lesquels ?": the answer lists them
+            out_of_scope = False
         years = years_in(words)
         if candidates and years and not out_of_scope:
             out_of_scope = bool(years - self.entry_words(candidates[0].faq_id))

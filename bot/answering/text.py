@@ -102,14 +102,16 @@ _QUESTION_PHRASES = re.compile(
     r"\b(?:"
     r"(?P<quand>(?:depuis|fait)\s+combien\s+de\s+temps|depuis\s+quand)"
     r"|(?P<wann>seit\s+wie\s+vielen?\s+jahren|wie\s+lange|seit\s+wann)"
-    r"|(?P<when>since\s+when|how\s+long|how\s+many\s+years)"
+    r"|(?P<when>since\s+when|how\s+long|how\s+many\s+years|(?:in\s+)?(?:which|what)\s+year)"
+    r"|(?P<welchesjahr>in\s+welchem\s+jahr)"
+    r"|(?P<quelleannee>en\s+(?:quelle|kelle|kel)\s+annee)"
     r"|(?P<wieviel>wie\s+viele?n?)"
     r"|(?P<quoi>qu\s+est\s+ce\s+qui|ce\s+qui)"
     r"|(?P<howmany>how\s+(?:many|much))"
     r")\b"
 )
 # A folded text that may hold one of them (one search, not a test per phrase).
-_PHRASE_HINT = re.compile(r"wie|how|since|depuis|seit|combien|fait|qui")
+_PHRASE_HINT = re.compile(r"wie|how|since|depuis|seit|combien|fait|qui|year|jahr|annee")
 
 
 def _question_phrases(folded: str) -> str:
@@ -124,6 +126,8 @@ QUESTION_WORDS = {
     "quand": "qwhen",
     "wann": "qwhen",
     "when": "qwhen",
+    "welchesjahr": "qwhen",
+    "quelleannee": "qwhen",
     "qui": "qwho",
     "wer": "qwho",
     "wem": "qwho",
