@@ -108,10 +108,14 @@ _QUESTION_PHRASES = re.compile(
     r"|(?P<wieviel>wie\s+viele?n?)"
     r"|(?P<quoi>qu\s+est\s+ce\s+qui|ce\s+qui)"
     r"|(?P<howmany>how\s+(?:many|much))"
+    r"|(?P<kindof>what\s+(?:kinds?|sorts?|types?)\s+of|quel(?:le)?s?\s+(?:genres?|types?|sortes?)"
+    r"\s+d[e]?|welche\s+arten?\s+(?:von|an)|^was\s+fur)"
     r")\b"
 )
 # A folded text that may hold one of them (one search, not a test per phrase).
-_PHRASE_HINT = re.compile(r"wie|how|since|depuis|seit|combien|fait|qui|year|jahr|annee")
+_PHRASE_HINT = re.compile(
+    r"wie|how|since|depuis|seit|combien|fait|qui|year|jahr|annee|what|quel|welche|was"
+)
 
 
 def _question_phrases(folded: str) -> str:
@@ -127,6 +131,7 @@ QUESTION_WORDS = {
     "wann": "qwhen",
     "when": "qwhen",
     "welchesjahr": "qwhen",
+    "kindof": "qkind",
     "quelleannee": "qwhen",
     "qui": "qwho",
     "wer": "qwho",
