@@ -904,3 +904,31 @@ def test_what_the_faq_does_not_hold_about_a_known_subject_is_a_gap(question, sub
     assert decision.status == GAP
     if subject:
         assert decision.faq_id == subject
+
+
+@pytest.mark.parametrize(
+    ("question", "status", "faq_id"),
+    [
+        ("Where will the twenty acceleration centres be located?", GAP, None),
+        ("Wo findet die Messe Be 4.0 statt?", ANSWER, "be40-what"),  # "à Mulhouse"
+        ("where will formlab be", ANSWER, "training-formlab"),  # in the Maison de l'Industrie
+    ],
+)
+def test_where_is_answered_only_by_an_answer_that_says_where(question, status, faq_id):
+    decision = engine().decide(question)
+    assert decision.status == status
+    if faq_id:
+        assert decision.faq_id == faq_id
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Quel genre de cours y aura-t-il à la Maison de l'Industrie ?", "training-methods"),
+        ("What kind of courses will the Maison de l'Industrie run?", "training-methods"),
+        ("Les domaines du Campus Industrie 4.0, ce sont lesquels ?", "campus-domains"),
+    ],
+)
+def test_the_kind_or_the_list_asked_is_answered_by_the_entry_that_gives_it(question, expected):
+    decision = engine().decide(question)
+    assert (decision.status, decision.faq_id) == (ANSWER, expected)

@@ -137,7 +137,15 @@ NAMES_ASKED = re.compile(
 # A place asked ("où ?", "und wo kommen die hin?", "where will they be?"), in folded text, and
 # the towns an answer may name as where something is.
 WHERE_ASKED = re.compile(r"\b(?:ou|wo|wohin|where)\b")
-TOWNS = re.compile(r"\b(?:mulhouse|colmar|strasbourg|basel|bale|freiburg|paris)\b")
+# The same in a whole question, where "ou" is also "or": only "où est", "où sont", "c'est où ?"
+WHERE_IN_QUESTION = re.compile(
+    r"\b(?:wo|wohin|where)\b|\bou\s+(?:est|sont|se|seront|sera|serait|trouve|ca|c)\b"
+    r"|\bou\s*(?:exactement\s*)?\??\s*$"
+)
+TOWNS = re.compile(
+    r"\b(?:mulhouse|colmar|strasbourg|basel|bale|freiburg|paris"
+    r"|maison\s+de\s+l\s+industrie|haus\s+der\s+industrie)\b"
+)
 # "opening year", "année d'ouverture", "Eröffnungsjahr": when it opened, not its hours.
 OPENING_YEAR = re.compile(
     r"\b(?:(?:opening|ouverture|eroffnung)\s+(?:year|date)|(?:annee|date)\s+d\s+ouverture"
@@ -349,6 +357,16 @@ def classify(
     if not candidates or candidates[0].score < thresholds.suggest:
         return ESCALATE, []
     best = candidates[0]
+    if (
+        len(candidates) > 1
+        and best.score - candidates[1].score < thresholds.tie_margin
+        and candidates[1].explained >= 1.0
+        and best.explained < 1.0 - TIE_EXPLAINED_GAP
+    ):
+        # as close, and only the runner-up explains the whole question ("quel genre de cours
+        # à la Maison de l'Industrie ?": the kind asked is the training methods')
+        candidates = [candidates[1], best, *candidates[2:]]
+        best = candidates[0]
     # a near tie, unless the best explains the whole question and the other clearly not
     tie = (
         len(candidates) > 1
@@ -991,6 +1009,14 @@ class Engine:
         dated = [e for e in (topic.entry_ids if topic else ()) if self.tells_a_date(e, lang)]
         return dated[0] if len(dated) == 1 else None
 
+    def tells_where(self, faq_id: str, lang: str) -> bool:
+        """Whether an entry answers "where?": its answer names a town or a site, or its own
+        questions ask where ("Where can I follow the programme on LinkedIn?")."""
+        entry = self.kb.entries[faq_id]
+        return bool(TOWNS.search(fold(entry.answers[lang]))) or any(
+            WHERE_IN_QUESTION.search(fold(q)) for qs in entry.questions.values() for q in qs
+        )
+
     def tells_a_count(self, faq_id: str, lang: str) -> bool:
         """Whether an entry's answer gives a number that is not a year ("136", "48 %")."""
         return self._answer_tells(faq_id, lang)[0]
@@ -1182,7 +1208,11 @@ class Engine:
             entry = self.kb.entries[chosen[0].faq_id]
             return gap(question, lang, entry, chosen[0], best, candidates)
         if status == ANSWER:
-            return answer(question, lang, self.kb.entries[chosen[0].faq_id], best, candidates)
+            entry = self.kb.entries[chosen[0].faq_id]
+            if WHERE_IN_QUESTION.search(fold(question)) and not self.tells_where(entry.id, lang):
+                # "Where will the twenty acceleration centres be?": the answer names no place
+                return gap(question, lang, entry, chosen[0], best, candidates)
+            return answer(question, lang, entry, best, candidates)
         if status == SUGGEST:
             return Decision(
                 question,
