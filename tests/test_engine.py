@@ -12,6 +12,7 @@ from bot.answering.engine import (
     GAP,
     OFF_TOPIC,
     SMALLTALK,
+    STATUSES,
     SUGGEST,
     Engine,
     Thresholds,
@@ -932,3 +933,17 @@ def test_where_is_answered_only_by_an_answer_that_says_where(question, status, f
 def test_the_kind_or_the_list_asked_is_answered_by_the_entry_that_gives_it(question, expected):
     decision = engine().decide(question)
     assert (decision.status, decision.faq_id) == (ANSWER, expected)
+
+
+def test_a_knowledge_base_without_the_assistant_s_own_entry_still_answers():
+    """Staff may ship a FAQ without the "what this assistant does" entry (the 10,000-entry
+    benchmark has none): the rules that look for the assistant's own entries must not crash."""
+    from bot.answering.conversation import take_turn
+
+    bare = Engine(load_or_raise(), vague_entry="no-such-entry")
+    turn = take_turn(bare, "Qu'est-ce que KMØ ?", DialogueState(), "fr", 1_000.0)
+    assert turn.decision.faq_id == "kmo-what"
+    for then in ("vous parlez allemand là-bas ?", "et c'est pour qui ?", "ton numéro ?"):
+        assert take_turn(bare, then, turn.state, "fr", 1_010.0).decision.status in STATUSES
+    compound = bare.decide("what is Campus Industrie 4.0 and who is in it?")
+    assert compound.status == ANSWER

@@ -794,13 +794,19 @@ class Engine:
             return self.gap_on_subject(question, lang, subject, [])
         return decision
 
+    def assistant_topic(self) -> str | None:
+        """The topic of the assistant's own entries; None in a knowledge base without them."""
+        about_me = self.kb.entries.get(self.vague_entry)
+        return about_me.topic if about_me else None
+
     def misread_as_about_me(self, decision: Decision, subject: str, question: str) -> bool:
         """Whether an answer about this assistant follows another subject's entry without
         the question addressing the assistant: "do they speak english there?" after KMØ asks
         of KMØ, not of the assistant's languages; only "do you…?" is about the assistant."""
-        mine = self.kb.entries[self.vague_entry].topic
+        mine = self.assistant_topic()
         return (
-            decision.status == ANSWER
+            mine is not None
+            and decision.status == ANSWER
             and self.entry_of(decision.faq_id).topic == mine != self.kb.entries[subject].topic
             and not ADDRESSED.intersection(words_of(question))
         )
@@ -911,7 +917,7 @@ class Engine:
         """For a gap found on the assistant's own contact ("your phone number?") in a question
         that names another subject ("le numéro de la Maison de l'Industrie"): that subject,
         which the words other than the request name with confidence; else None."""
-        if self.entry_of(found.faq_id).topic != self.kb.entries[self.vague_entry].topic:
+        if self.entry_of(found.faq_id).topic != self.assistant_topic():
             return None
         named = [w for w in words if not is_cue(w, self.index.out_of_scope)]
         if not named or len(named) == len(words):
