@@ -219,7 +219,8 @@ STOPWORDS_FR = frozenset(
     moi mon n ne ni nos notre nous on ont ou par pas peu peut peux plus pour pourquoi qu quand que
     quel quelle quelles quels qui quoi s sa sans se sera ses si sien son sont sur t ta te tes toi
     ton tous tout toute toutes tres tu un une vos votre vous y svp stp merci bonjour salut bonsoir
-    seront serait seraient fut aurait coucou voudrais voudrait veux veut aimerais savoir dire dites expliquer explique connaitre
+    seront serait seraient fut aurait
+    coucou voudrais voudrait veux veut aimerais savoir dire dites expliquer explique connaitre
     question questions renseignement renseignements info infos information informations possible
     combien ou quoi koi kel kelle c est ce cest sil svp oui non deja vraiment bien beaucoup
     exactement precisement concretement actuellement aujourd hui svp pouvez pourriez pourrais
