@@ -573,6 +573,7 @@ class Engine:
         self._variant_words: dict[str, frozenset[str]] = {}
         self._key_words: dict[str, str | None] = {}
         self._subject_words: dict[str, str | None] = {}
+        self._around: dict[str, frozenset[str]] = {}
         vague = self.kb.entries.get(self.vague_entry)
         self._vague_variants = (
             [fold(q) for qs in vague.questions.values() for q in qs] if vague else []
@@ -872,12 +873,17 @@ class Engine:
             and not asks_out_of_scope(self.index, words)
         )
 
-    def match(self, words: list[str], limit: int = MAX_SUGGESTIONS + 2) -> list[Candidate]:
+    def match(
+        self,
+        words: list[str],
+        limit: int = MAX_SUGGESTIONS + 2,
+        within: frozenset[str] | None = None,
+    ) -> list[Candidate]:
         """`matcher.match` on this knowledge base: entries and gap questions, best first. An
         entry and its own gap questions are one subject: only the closer of the two is kept,
         so that they never make a near tie between themselves; the gap question when it is
         as close and explains clearly more of the question."""
-        found = match(self.index, words, limit=limit + 2 if self._gap_of else limit)
+        found = match(self.index, words, limit=limit + 2 if self._gap_of else limit, within=within)
         if not self._gap_of:
             return found
         first: dict[str, int] = {}
@@ -1081,12 +1087,7 @@ class Engine:
             # lead to the Centre Technologique; the entry's own rarest word leads back to it
             subject_word = self.key_word(subject) or subject_word
         joined = [*words, subject_word] if subject_word else list(words)
-        related = set(self.kb.entries[subject].related)
-        in_topic = [
-            c
-            for c in self.match(joined, limit=2 * MAX_SUGGESTIONS + 4)
-            if self.entry_of(c.faq_id).topic == topic_id or self.entry_of(c.faq_id).id in related
-        ]
+        in_topic = self.match(joined, limit=2 * MAX_SUGGESTIONS + 4, within=self.around(subject))
         decision = self._decide_words(question, joined, lang, in_topic)
         asked = [w for w in words if w not in QUESTION_WORD_TOKENS]
         if (
@@ -1151,6 +1152,18 @@ class Engine:
             self.suggestion_text(entries, lang, about=name),
             follows=subject,
         )
+
+    def around(self, subject: str) -> frozenset[str]:
+        """The ids a follow-up of `subject` is matched within: its topic's entries and the
+        entries it names as `related`, with their gap questions (worked out once)."""
+        found = self._around.get(subject)
+        if found is None:
+            entry = self.kb.entries[subject]
+            ids = {e.id for e in self.kb if e.topic == entry.topic} | set(entry.related)
+            found = self._around[subject] = frozenset(
+                ids | {gap_id for gap_id, of in self._gap_of.items() if of in ids}
+            )
+        return found
 
     def about_the_assistant(self, question: str, lang: str) -> Decision:
         return answer(question, lang, self.kb.entries[self.vague_entry])

@@ -192,7 +192,46 @@ class MatchIndex:
         self._near: dict[str, tuple[tuple[str, float], ...]] = {}
         # One message may be matched several times on the same words (alone, then as a
         # follow-up that turns out not to be one): the last few results, kept.
-        self._matches: dict[tuple[tuple[str, ...], int], tuple[Candidate, ...]] = {}
+        self._matches: dict[
+            tuple[tuple[str, ...], int, frozenset[str] | None], tuple[Candidate, ...]
+        ] = {}
+        # The entries whose variants hold a vocabulary word, in the order of its postings:
+        # index data like the postings, worked out on a word's first use, never forgotten.
+        self._entries_holding: dict[str, tuple[str, ...]] = {}
+        self._postings_within: dict[
+            frozenset[str], dict[str, tuple[list[int], tuple[str, ...]]]
+        ] = {}
+
+    def postings_within(
+        self, vocab_word: str, within: frozenset[str]
+    ) -> tuple[list[int], tuple[str, ...]]:
+        """The postings of `vocab_word` restricted to the variants of the entries `within`
+        (a follow-up's topic), and their entries, each once: worked out once per word and
+        entry set (the last few sets)."""
+        per_word = self._postings_within.get(within)
+        if per_word is None:
+            if len(self._postings_within) >= WITHIN_CACHE_SIZE:
+                self._postings_within.clear()
+            per_word = self._postings_within[within] = {}
+        found = per_word.get(vocab_word)
+        if found is None:
+            variant_entry = self.variant_entry
+            held = [v for v in self.postings.get(vocab_word, ()) if variant_entry[v] in within]
+            found = per_word[vocab_word] = (
+                held,
+                tuple(dict.fromkeys(variant_entry[v] for v in held)),
+            )
+        return found
+
+    def entries_holding(self, vocab_word: str) -> tuple[str, ...]:
+        """The entries (ids) with a variant holding `vocab_word`, each once."""
+        found = self._entries_holding.get(vocab_word)
+        if found is None:
+            variant_entry = self.variant_entry
+            found = self._entries_holding[vocab_word] = tuple(
+                dict.fromkeys(variant_entry[v] for v in self.postings.get(vocab_word, ()))
+            )
+        return found
 
     def neighbours(self, word: str) -> tuple[tuple[str, float], ...]:
         """Vocabulary words close to `word` (cached), with a similarity from 0 to 1."""
@@ -337,20 +376,29 @@ def years_in(words: Sequence[str]) -> set[str]:
 
 
 MATCH_CACHE_SIZE = 64
+WITHIN_CACHE_SIZE = 64
 
 
-def match(index: MatchIndex, words: Sequence[str], limit: int = 5) -> list[Candidate]:
-    """The entries closest to a question (its `tokens`), best first, one per entry."""
-    key = (tuple(words), limit)
+def match(
+    index: MatchIndex,
+    words: Sequence[str],
+    limit: int = 5,
+    within: frozenset[str] | None = None,
+) -> list[Candidate]:
+    """The entries closest to a question (its `tokens`), best first, one per entry; only
+    the entries (ids) `within`, when given (a follow-up read in its subject's topic)."""
+    key = (tuple(words), limit, within)
     found = index._matches.get(key)
     if found is None:
         if len(index._matches) >= MATCH_CACHE_SIZE:
             index._matches.clear()
-        found = index._matches[key] = tuple(_match(index, words, limit))
+        found = index._matches[key] = tuple(_match(index, words, limit, within))
     return list(found)
 
 
-def _match(index: MatchIndex, words: Sequence[str], limit: int) -> list[Candidate]:
+def _match(
+    index: MatchIndex, words: Sequence[str], limit: int, within: frozenset[str] | None = None
+) -> list[Candidate]:
     weights = question_weights(index, words)
     total = sum(weights.values())
     if not total:
@@ -361,6 +409,7 @@ def _match(index: MatchIndex, words: Sequence[str], limit: int) -> list[Candidat
     # entry -> question word -> best similarity over all the entry's variants
     entry_met: dict[str, dict[str, float]] = defaultdict(dict)
     variant_entry = index.variant_entry
+    explained_get, covered_get = explained_of.get, covered_of.get
     cap = index.settings.candidate_cap
     for word in sorted(weights, key=weights.__getitem__, reverse=True):
         if word not in index.idf and (
@@ -372,20 +421,35 @@ def _match(index: MatchIndex, words: Sequence[str], limit: int) -> list[Candidat
         # closest, and the only one counted for it (so for its entry).
         counted: set[int] = set()
         entries_counted: set[str] = set()
-        for vocab_word, similarity in index.neighbours(word):
+        near = index.neighbours(word)
+        for vocab_word, similarity in near:
             idf = index.idf[vocab_word]
-            holders = index.postings.get(vocab_word, ())
+            if within is None:
+                holders = index.postings.get(vocab_word, ())
+            else:
+                holders, holding = index.postings_within(vocab_word, within)
+            explains, covers = weight * similarity, idf * similarity
             if len(explained_of) + len(holders) > cap:
                 known = [v for v in explained_of if vocab_word in index.variant_tokens[v]]
                 holders = [*holders[: max(0, cap - len(explained_of))], *known]
-            explains, covers = weight * similarity, idf * similarity
+                entries = dict.fromkeys(variant_entry[v] for v in holders if v not in counted)
+            elif len(near) == 1:
+                # the common case, one vocabulary word: no variant met twice, every holder
+                # counted (the loop below without its bookkeeping)
+                entries = index.entries_holding(vocab_word) if within is None else holding
+                for v in holders:
+                    explained_of[v] = explained_get(v, 0.0) + explains
+                    covered_of[v] = covered_get(v, 0.0) + covers
+                holders = ()
+            else:
+                entries = dict.fromkeys(variant_entry[v] for v in holders if v not in counted)
             for v in holders:
                 if v in counted:
                     continue
                 counted.add(v)
-                explained_of[v] = explained_of.get(v, 0.0) + explains
-                covered_of[v] = covered_of.get(v, 0.0) + covers
-                faq_id = variant_entry[v]
+                explained_of[v] = explained_get(v, 0.0) + explains
+                covered_of[v] = covered_get(v, 0.0) + covers
+            for faq_id in entries:
                 if faq_id not in entries_counted:
                     entries_counted.add(faq_id)
                     entry_met[faq_id][word] = similarity
@@ -394,7 +458,9 @@ def _match(index: MatchIndex, words: Sequence[str], limit: int) -> list[Candidat
     variant_weight = index.variant_weight
     for v, explains in explained_of.items():
         explained = explains / total
-        covered = min(1.0, covered_of[v] / variant_weight[v])
+        covered = covered_of[v] / variant_weight[v]
+        if covered > 1.0:
+            covered = 1.0
         score = 100.0 * explained**share * covered ** (1.0 - share)
         faq_id = variant_entry[v]
         if faq_id not in best_by_entry or score > best_by_entry[faq_id][0]:
