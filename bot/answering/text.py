@@ -114,7 +114,8 @@ _QUESTION_PHRASES = re.compile(
 )
 # A folded text that may hold one of them (one search, not a test per phrase).
 _PHRASE_HINT = re.compile(
-    r"wie|how|since|depuis|seit|combien|fait|qui|year|jahr|annee|what|quel|welche|was"
+    r"wie|how|since|depuis|seit|combien|fait|qui|year|jahr|annee|kind|sort|type|genre"
+    r"|welche art|was fur"  # folded text: one space between words; literals keep it fast
 )
 
 
