@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.answering.text import STOPWORDS, TokenCache, fold
+from bot.answering.text import STOPWORDS, TokenCache, fold_words
 
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
@@ -182,8 +182,9 @@ class MatchIndex:
     variant_text: list[str] = field(default_factory=list)
     variant_weight: list[float] = field(default_factory=list)
     variant_tokens: list[frozenset[str]] = field(default_factory=list)
-    # Each variant folded, stop words included (the language lexicon's input).
-    variant_folded: list[str] = field(default_factory=list)
+    # Per language, every folded word of its variants, stop words included (the language
+    # lexicon's input).
+    language_words: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Questions repeat words; caching vocabulary look-ups keeps the hot path short. A plain
@@ -318,8 +319,11 @@ def build_index(
     index.variant_entry = [faq_id for faq_id, _, _ in triples]
     index.variant_language = [lang for _, lang, _ in triples]
     index.variant_text = [text for _, _, text in triples]
-    index.variant_folded = list(map(fold, index.variant_text))
-    index.variant_tokens = list(map(TokenCache(stopwords).token_set, index.variant_folded))
+    folded = list(map(fold_words, index.variant_text))
+    index.variant_tokens = list(map(TokenCache(stopwords).token_set, folded))
+    for lang, words in zip(index.variant_language, folded, strict=True):
+        index.language_words.setdefault(lang, set()).update(words)
+    del folded
     for faq_id, words in zip(index.variant_entry, index.variant_tokens, strict=True):
         words_of_entry[counted_as.get(faq_id, faq_id)] |= words
     # Rarity counts entries, not variants: ten ways of asking about FORMLAB are one entry.

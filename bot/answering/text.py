@@ -61,6 +61,11 @@ _PLACE_NAMES = re.compile(r"\b(?:" + "|".join(sorted(PLACE_NAMES, key=len, rever
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and typographic variants; keep only letters, digits, spaces."""
+    return " ".join(fold_words(text))
+
+
+def fold_words(text: str) -> list[str]:
+    """The words of `fold(text)` (indexing needs the words, not the text joined again)."""
     text = text.lower()
     if not text.isascii():
         text = text.translate(_FOLD_TABLE)
@@ -84,7 +89,7 @@ def fold(text: str) -> str:
         text = _S_ADRESSE.sub("sadress", text)
     # Anything but a-z and 0-9 becomes a space (a byte table: the hot path of indexing).
     kept = text.encode("ascii", "replace").translate(_ASCII_WORDS).decode("ascii")
-    return " ".join(kept.split())
+    return kept.split()
 
 
 def words(text: str) -> list[str]:
@@ -112,10 +117,11 @@ _QUESTION_PHRASES = re.compile(
     r"\s+d[e]?|welche\s+arten?\s+(?:von|an)|^was\s+fur)"
     r")\b"
 )
-# A folded text that may hold one of them (one search, not a test per phrase).
-_PHRASE_HINT = re.compile(
-    r"wie|how|since|depuis|seit|combien|fait|qui|year|jahr|annee|kind|sort|type|genre"
-    r"|welche art|was fur"  # folded text: one space between words; literals keep it fast
+# A word each phrase holds: a folded text without any of them holds no phrase (one set test
+# on its words, not a search per phrase).
+_PHRASE_WORDS = frozenset(
+    "depuis fait seit wie since how year jahr annee qui kind kinds sort sorts type types genre "
+    "genres sorte sortes art arten fur".split()
 )
 
 
@@ -175,9 +181,10 @@ def tokens(text: str, stopwords: frozenset[str]) -> list[str]:
 
 def folded_tokens(folded: str, stopwords: frozenset[str]) -> list[str]:
     """`tokens` of a text that is already folded (indexing folds each variant once)."""
-    if _PHRASE_HINT.search(folded):
-        folded = _question_phrases(folded)
-    return [t for w in folded.split() if (t := token_of(w, stopwords))]
+    ws = folded.split()
+    if not _PHRASE_WORDS.isdisjoint(ws):
+        ws = _question_phrases(folded).split()
+    return [t for w in ws if (t := token_of(w, stopwords))]
 
 
 def token_of(word: str, stopwords: frozenset[str]) -> str | None:
@@ -200,11 +207,11 @@ class TokenCache(dict):
         self[word] = token = token_of(word, self.stopwords)
         return token
 
-    def token_set(self, folded: str) -> frozenset[str]:
-        """frozenset(folded_tokens(folded, stopwords)), faster."""
-        if _PHRASE_HINT.search(folded):  # phrases first
-            folded = _question_phrases(folded)
-        return frozenset(filter(None, map(self.__getitem__, folded.split())))
+    def token_set(self, folded_words: list[str]) -> frozenset[str]:
+        """frozenset(folded_tokens(" ".join(folded_words), stopwords)), faster."""
+        if not _PHRASE_WORDS.isdisjoint(folded_words):  # phrases first
+            folded_words = _question_phrases(" ".join(folded_words)).split()
+        return frozenset(filter(None, map(self.__getitem__, folded_words)))
 
 
 # Stop words of the three languages, already folded (no accents). Besides grammar words they
