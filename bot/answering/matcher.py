@@ -94,7 +94,8 @@ OUT_OF_SCOPE_CUES = (
     lundi mardi mercredi jeudi vendredi samedi dimanche weekend montag dienstag mittwoch
     donnerstag freitag samstag sonntag wochenende monday tuesday wednesday thursday friday
     saturday sunday rent rental louer loyer miete mieten coworking free
-    paid remunere remuneres remuneration bezahlt verguetung
+    paid remunere remuneres remuneration bezahlt verguetung gesprochen spoken
+    fordergeld fordergelder foerdergeld foerdergelder fordermittel foerdermittel
     """.split()
     )
     | TRAVEL_WORDS

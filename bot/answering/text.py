@@ -264,7 +264,7 @@ STOPWORDS_DE = frozenset(
     gehort gelesen erzahlt finde finden suche suchen brauche brauchen moechte mochte
     genutzt findet statt befindet stattfinden hast deine dein stecken steckt antworten antwort
     fuer ueber koennen koennte moechte moechten muessen wuerde waere waeren haette duerfen
-    davon dafur dafuer hiervon
+    davon dafur dafuer hiervon hoi zame zaeme gits oppis oeppis luege
     daruber darueber wofuer gehoeren erklaeren erzaehlt gruesse
     nein meinte gemeint ganz ganze ganzen ganzer ganzes gedacht daran darauf
     """.split()
