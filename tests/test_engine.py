@@ -951,3 +951,29 @@ def test_a_knowledge_base_without_the_assistant_s_own_entry_still_answers():
         assert take_turn(bare, then, turn.state, "fr", 1_010.0).decision.status in STATUSES
     compound = bare.decide("what is Campus Industrie 4.0 and who is in it?")
     assert compound.status == ANSWER
+
+
+@pytest.mark.parametrize(
+    ("question", "status", "faq_id"),
+    [
+        ("Quel jour exactement ouvre la Maison de l'Industrie ?", GAP, None),  # 2020, no day
+        ("When exactly did Sud Alsace get the label?", ANSWER, "sudalsace-label-date"),
+        ("An welchem Tag bekam Sud Alsace das Label?", ANSWER, "sudalsace-label-date"),
+    ],
+)
+def test_the_exact_day_is_answered_only_by_an_answer_that_gives_one(question, status, faq_id):
+    decision = engine().decide(question)
+    assert decision.status == status
+    if faq_id:
+        assert decision.faq_id == faq_id
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wird auf der Messe Be 4.0 Englisch gesprochen?",
+        "Gibt es Fördergelder für Firmen aus der Schweiz?",
+    ],
+)
+def test_a_language_spoken_or_subsidies_asked_are_what_the_faq_does_not_hold(question):
+    assert engine().decide(question).status == GAP

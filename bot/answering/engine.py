@@ -151,6 +151,20 @@ OPENING_YEAR = re.compile(
     r"\b(?:(?:opening|ouverture|eroffnung)\s+(?:year|date)|(?:annee|date)\s+d\s+ouverture"
     r"|eroffnungsjahr|eroffnungsdatum)\b"
 )
+# The exact day asked ("wann genau?", "an welchem Tag", "c'est quand exactement ?", "what
+# date?"), in folded text, and the day-level dates an answer may give ("22 novembre").
+EXACT_DAY = re.compile(
+    r"\b(?:wann\s+(?:\w+\s+){0,4}?genau|genau\s+wann|an\s+welchem\s+tag|welche[sm]?\s+datum"
+    r"|genaue[sn]?\s+datum|quel\s+jour|quelle\s+date|date\s+exacte|quand\s+exactement"
+    r"|exactement\s+quand|when\s+exactly|exactly\s+when|what\s+date|which\s+day|what\s+day"
+    r"|exact\s+date)\b"
+)
+_MONTHS = (
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+    "januar februar marz april juni juli august oktober dezember january february march may "
+    "june july october december september november"
+)
+DAY_DATE = re.compile(r"\b\d{1,2}(?:er)?\s+(?:" + "|".join(_MONTHS.split()) + r")\b")
 # "week-end", "week end": one word, the request word "weekend" ("end" alone is no weekend).
 WEEKEND = re.compile(r"\bweek\s+ends?\b")
 
@@ -758,6 +772,8 @@ class Engine:
         if dated is not None:
             # "over what period?" after the job losses: the answer just shown holds its dates;
             # "wann wurde es eröffnet?" after who KMØ is for: its topic's entry that does
+            if self.day_not_told(question, dated, lang):
+                return self.gap_on_subject(question, lang, dated, [])
             return answer(question, lang, self.kb.entries[dated], follows=subject)
         if subject is not None and not words:
             # "what for?", "wozu?", "where will they be?": nothing but words that ask, about
@@ -1037,6 +1053,12 @@ class Engine:
             WHERE_IN_QUESTION.search(fold(q)) for qs in entry.questions.values() for q in qs
         )
 
+    def day_not_told(self, question: str, faq_id: str, lang: str) -> bool:
+        """Whether the question asks the exact day and the entry's answer gives none."""
+        return bool(EXACT_DAY.search(fold(question))) and not DAY_DATE.search(
+            fold(self.kb.entries[faq_id].answers[lang])
+        )
+
     def tells_a_count(self, faq_id: str, lang: str) -> bool:
         """Whether an entry's answer gives a number that is not a year ("136", "48 %")."""
         return self._answer_tells(faq_id, lang)[0]
@@ -1236,8 +1258,11 @@ class Engine:
             return gap(question, lang, entry, chosen[0], best, candidates)
         if status == ANSWER:
             entry = self.kb.entries[chosen[0].faq_id]
-            if WHERE_IN_QUESTION.search(fold(question)) and not self.tells_where(entry.id, lang):
-                # "Where will the twenty acceleration centres be?": the answer names no place
+            if (
+                WHERE_IN_QUESTION.search(fold(question)) and not self.tells_where(entry.id, lang)
+            ) or self.day_not_told(question, entry.id, lang):
+                # "Where will the twenty acceleration centres be?": the answer names no place;
+                # "an welchem Tag genau eröffnet es?": it gives the year, not the day
                 return gap(question, lang, entry, chosen[0], best, candidates)
             return answer(question, lang, entry, best, candidates)
         if status == SUGGEST:
