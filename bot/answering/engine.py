@@ -139,7 +139,8 @@ NAMES_ASKED = re.compile(
 WHERE_ASKED = re.compile(r"\b(?:ou|wo|wohin|where)\b")
 # The same in a whole question, where "ou" is also "or": only "où est", "où sont", "c'est où ?"
 WHERE_IN_QUESTION = re.compile(
-    r"\b(?:wo|wohin|where)\b|\bou\s+(?:est|sont|se|seront|sera|serait|trouve|ca|c)\b"
+    r"\b(?:wo|wohin|where|quelle\s+ville|welcher?\s+stadt|(?:which|what)\s+(?:city|town))\b"
+    r"|\bou\s+(?:est|sont|se|seront|sera|serait|trouve|ca|c)\b"
     r"|\bou\s*(?:exactement\s*)?\??\s*$"
 )
 TOWNS = re.compile(
