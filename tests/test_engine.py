@@ -977,3 +977,20 @@ def test_the_exact_day_is_answered_only_by_an_answer_that_gives_one(question, st
 )
 def test_a_language_spoken_or_subsidies_asked_are_what_the_faq_does_not_hold(question):
     assert engine().decide(question).status == GAP
+
+
+def test_a_question_about_the_assistant_after_a_subject_is_still_about_the_assistant():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "Qu'est-ce que KMØ ?", DialogueState(), "fr", 1_000.0)
+    for question, expected in (
+        ("D'où viennent les informations ?", "assistant-source"),
+        ("Comment contacter l'équipe ?", "assistant-contact"),
+    ):
+        decision = take_turn(engine(), question, turn.state, "fr", 1_010.0).decision
+        assert (decision.status, decision.faq_id) == (ANSWER, expected)
+    # pointing back at KMØ's place and people, not at the assistant: a gap on KMØ
+    turn = take_turn(engine(), "Is KMØ open to Germans?", DialogueState(), "en", 1_000.0)
+    then = take_turn(engine(), "do they speak english there?", turn.state, "en", 1_010.0)
+    assert then.decision.status == GAP
+    assert then.decision.faq_id.startswith("kmo")

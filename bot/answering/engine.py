@@ -229,6 +229,9 @@ ADDRESSED = frozenset(
     "you your yours tu toi ton ta tes vous votre vos du dich dir dein deine deinen deiner ihr "
     "euch euer eure bot assistant chatbot".split()
 )
+# Words that point back at a subject as a place or its people ("do they speak english
+# there?"), not at this assistant.
+THERE_THEY = frozenset("there they them labas ils elles dort druben drueben".split())
 # Where a sentence ends, inside a message of several.
 SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 # A follow-up is short: at most this many content words of its own.
@@ -826,15 +829,18 @@ class Engine:
         return about_me.topic if about_me else None
 
     def misread_as_about_me(self, decision: Decision, subject: str, question: str) -> bool:
-        """Whether an answer about this assistant follows another subject's entry without
-        the question addressing the assistant: "do they speak english there?" after KMØ asks
-        of KMØ, not of the assistant's languages; only "do you…?" is about the assistant."""
+        """Whether an answer about this assistant follows another subject's entry and the
+        question points back at that subject, not at the assistant: "do they speak english
+        there?" after KMØ asks of KMØ, not of the assistant's languages ("do you…?" would;
+        "d'où viennent les informations ?" asks of the assistant whatever came before)."""
         mine = self.assistant_topic()
+        said = set(words_of(question))
         return (
             mine is not None
             and decision.status == ANSWER
             and self.entry_of(decision.faq_id).topic == mine != self.kb.entries[subject].topic
-            and not ADDRESSED.intersection(words_of(question))
+            and bool(THERE_THEY & said)
+            and not ADDRESSED & said
         )
 
     def compound(
