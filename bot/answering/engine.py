@@ -57,6 +57,8 @@ DURATION = re.compile(
     # years only after "since", "depuis"…: "perdus en 10 ans" asks about those ten years
     r"|\b(?:since|for|depuis|seit)\s+(?:\d+|un|une|deux|trois|ein|einem|zwei|drei|a|one|two|"
     r"three|several|plusieurs|mehreren)\s+(?:an|ans|annee|annees|jahr|jahren|year|years)\b"
+    # when something happened to the user: "I lost my job last month", "le mois dernier"
+    r"|\b(?:last\s+month|le\s+mois\s+dernier|letzten\s+monat|vorigen\s+monat)\b"
 )
 # "In erster Linie", "avant tout": how much, not what ("für welche Unternehmen ist das
 # Technocentre in erster Linie gedacht?"), in folded text.
