@@ -107,6 +107,9 @@ def enumerates(text: str) -> bool:
 PHONE_NUMBER = re.compile(
     r"\b(?:(?:tele)?phone\s+numbers?|numeros?\s+de\s+(?:telephone|tel)|tel\s+numbers?)\b"
 )
+# Job offers asked ("job offers", "offres d'emploi"), in folded text: the FAQ has none ("offre
+# de formations" alone is the training the FAQ describes).
+JOB_OFFERS = re.compile(r"\b(?:job\s+offers?|offres?\s+d\s+emplois?|job\s+openings?)\b")
 # Opening hours asked ("wann hat es offen?", "when is it open?", "c'est ouvert quand ?"), in
 # folded text; "ouvert aux étudiants", "open to start-ups" say who, and stay as they are.
 OPENING_HOURS = re.compile(
@@ -190,6 +193,7 @@ AS_ASKED = (
     (WHICH_ONES, " lister "),
     (NAMES_ASKED, " lister "),
     (PHONE_NUMBER, " telephone "),
+    (JOB_OFFERS, " vacancy "),
 )
 
 
