@@ -21,32 +21,34 @@ from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 DATA = Path(__file__).parent / "data"
 # Per batch of writing (tests/data/README_eval_article.md) and on the whole data, FAQ copies
-# left out (`faqbot eval tests/data/`). The first batch's floors are where its earlier floors
-# were raised to (2026-12-01, fourth session: 94.5 %, 97.1 %, 93.5 %, 100 %, 4.0 % confidently
-# wrong; third: 91.1 %, 93.3 %, 89.3 %, 100 %, 6.2 %; second: 86.4 %, 88.6 %, 85.1 %, 100 %,
-# 8.2 %; first: 78.7 %, 81.0 %, 71.5 %, 100 %, 11.3 %). The second batch, written in the
-# fourth session, starts at what it measured when it landed.
+# left out (`faqbot eval tests/data/`, 2026-12-01, fourth session, at its end):
+# - first batch: 96.6 %, 100 %, 97.1 %, 100 %, 1.3 % confidently wrong: the levels issue 10 asks
+#   for (96 %, 95 %, 90 %, 99 %, <= 2 %) are reached there. Earlier: 91.1 %, 93.3 %, 89.3 %, 100 %,
+#   6.2 % (third session); 86.4 %, 88.6 %, 85.1 %, 100 %, 8.2 % (second); 78.7 %, 81.0 %, 71.5 %,
+#   100 %, 11.3 % (first).
+# - second batch, written in the fourth session: 90.2 %, 94.4 %, 86.7 %, 100 %, 5.2 %.
+# - whole data: 93.5 %, 97.2 %, 92.3 %, 100 %, 3.1 %.
 FLOORS = {
     "first batch": {
-        "in-scope right": 0.94,
-        "out-of-scope not answered": 0.97,
-        "turns right": 0.93,
+        "in-scope right": 0.96,
+        "out-of-scope not answered": 0.99,
+        "turns right": 0.97,
         "reply language right": 0.99,
     },
     "second batch": {
-        "in-scope right": 0.83,
-        "out-of-scope not answered": 0.92,
-        "turns right": 0.81,
+        "in-scope right": 0.90,
+        "out-of-scope not answered": 0.94,
+        "turns right": 0.86,
         "reply language right": 0.99,
     },
     "whole data": {
-        "in-scope right": 0.89,
-        "out-of-scope not answered": 0.94,
-        "turns right": 0.88,
+        "in-scope right": 0.93,
+        "out-of-scope not answered": 0.97,
+        "turns right": 0.92,
         "reply language right": 0.99,
     },
 }
-CONFIDENTLY_WRONG_CEILING = {"first batch": 0.041, "second batch": 0.075, "whole data": 0.056}
+CONFIDENTLY_WRONG_CEILING = {"first batch": 0.014, "second batch": 0.053, "whole data": 0.032}
 BATCHES = {"first batch": 1, "second batch": 2, "whole data": None}
 
 

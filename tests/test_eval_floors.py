@@ -12,9 +12,12 @@ from bot.answering.evaluation import Outcome, evaluate, load_questions
 from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 EVAL = Path(__file__).parent / "data" / "eval.yaml"
-IN_SCOPE_FLOOR = 0.94  # 259/275 (94.2 %) measured 2026-12-01
+# Measured 2026-12-01, fourth session: 257/272 (94.5 %), 77/79 (97.5 %), 344/351 (98.0 %); three
+# questions on Sud Alsace's share of the budget are now labelled out of scope (a gap, as the
+# conversation sets label it). Third session: 259/275 (94.2 %), 74/76 (97.4 %), 98.0 %.
+IN_SCOPE_FLOOR = 0.94
 OUT_OF_SCOPE_FLOOR = 0.97
-LANGUAGE_FLOOR = 0.97
+LANGUAGE_FLOOR = 0.98
 
 
 @pytest.fixture(scope="module")
