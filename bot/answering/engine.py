@@ -143,10 +143,9 @@ NAMES_ASKED = re.compile(
     r"|territorien|gebiete)\b)|wie\s+heissen|comment\s+s\s+appellent|(?:what|which)\s+are\s+the"
     r"\s+names|les\s+noms\s+des?)\b"
 )
-# A place asked ("où ?", "und wo kommen die hin?", "where will they be?"), in folded text, and
-# the towns an answer may name as where something is.
-WHERE_ASKED = re.compile(r"\b(?:ou|wo|wohin|where)\b")
-# The same in a whole question, where "ou" is also "or": only "où est", "où sont", "c'est où ?"
+# A place asked ("où est…", "c'est où ?", "und wo kommen die hin?", "in which city"), in folded
+# text, where "ou" alone is also "or"; and the towns and sites an answer may name as where
+# something is.
 WHERE_IN_QUESTION = re.compile(
     r"\b(?:wo|wohin|where|quelle\s+ville|welcher?\s+stadt|(?:which|what)\s+(?:city|town))\b"
     r"|\bou\s+(?:est|sont|se|seront|sera|serait|trouve|ca|c)\b"
@@ -800,7 +799,7 @@ class Engine:
             # "what for?", "wozu?", "where will they be?": nothing but words that ask, about
             # the entry just shown; a place it does not name is a gap, not another entry
             entry = self.kb.entries[subject]
-            if WHERE_ASKED.search(fold(question)):
+            if WHERE_IN_QUESTION.search(fold(question)):
                 # "il est où ?" after who KMØ is for: its topic's entry that names the town
                 placed = [
                     e
