@@ -800,7 +800,9 @@ class Engine:
             # the entry just shown; a place it does not name is a gap, not another entry
             entry = self.kb.entries[subject]
             if WHERE_IN_QUESTION.search(fold(question)):
-                # "il est où ?" after who KMØ is for: its topic's entry that names the town
+                # "il est où ?" after who KMØ is for: its topic's entry whose answer names the
+                # town (not `tells_where`: an entry's own "where" questions would let any of
+                # the topic's entries answer a bare "where?")
                 placed = [
                     e
                     for e in (entry, *self.kb.entries.values())
