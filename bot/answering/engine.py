@@ -508,6 +508,17 @@ def smalltalk_kind(text: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class AnswerTells:
+    """What an answer gives, for the follow-ups that ask it: a number, a date or a span, a
+    day ("22 novembre"), a town or a site."""
+
+    count: bool
+    date: bool
+    day: bool
+    town: bool
+
+
+@dataclass(frozen=True)
 class Decision:
     """What the engine decided for one question, and the text the user sees."""
 
@@ -611,7 +622,8 @@ class Engine:
             {lang: index.language_words.get(lang, set()) for lang in LANGUAGES}
         )
         self._entry_words: dict[str, frozenset[str]] = {}
-        self._tells: dict[tuple[str, str], tuple[bool, bool]] = {}
+        self._tells: dict[tuple[str, str], AnswerTells] = {}
+        self._asks_where: dict[str, bool] = {}
         self._variant_words: dict[str, frozenset[str]] = {}
         self._key_words: dict[str, str | None] = {}
         self._subject_words: dict[str, str | None] = {}
@@ -807,7 +819,7 @@ class Engine:
                     e
                     for e in (entry, *self.kb.entries.values())
                     if (e is entry or e.topic == entry.topic)
-                    and TOWNS.search(fold(e.answers[lang]))
+                    and self._answer_tells(e.id, lang).town
                 ]
                 if not placed:
                     return self.gap_on_subject(question, lang, subject, [])
@@ -1073,34 +1085,38 @@ class Engine:
     def tells_where(self, faq_id: str, lang: str) -> bool:
         """Whether an entry answers "where?": its answer names a town or a site, or its own
         questions ask where ("Where can I follow the programme on LinkedIn?")."""
-        entry = self.kb.entries[faq_id]
-        return bool(TOWNS.search(fold(entry.answers[lang]))) or any(
-            WHERE_IN_QUESTION.search(fold(q)) for qs in entry.questions.values() for q in qs
-        )
+        if self._answer_tells(faq_id, lang).town:
+            return True
+        if faq_id not in self._asks_where:
+            entry = self.kb.entries[faq_id]
+            self._asks_where[faq_id] = any(
+                WHERE_IN_QUESTION.search(fold(q)) for qs in entry.questions.values() for q in qs
+            )
+        return self._asks_where[faq_id]
 
     def day_not_told(self, question: str, faq_id: str, lang: str) -> bool:
         """Whether the question asks the exact day and the entry's answer gives none."""
-        return bool(EXACT_DAY.search(fold(question))) and not DAY_DATE.search(
-            fold(self.kb.entries[faq_id].answers[lang])
-        )
+        return bool(EXACT_DAY.search(fold(question))) and not self._answer_tells(faq_id, lang).day
 
     def tells_a_count(self, faq_id: str, lang: str) -> bool:
         """Whether an entry's answer gives a number that is not a year ("136", "48 %")."""
-        return self._answer_tells(faq_id, lang)[0]
+        return self._answer_tells(faq_id, lang).count
 
     def tells_a_date(self, faq_id: str, lang: str) -> bool:
         """Whether an entry's answer gives a date or a span besides its "as of March 2019"."""
-        return self._answer_tells(faq_id, lang)[1]
+        return self._answer_tells(faq_id, lang).date
 
-    def _answer_tells(self, faq_id: str, lang: str) -> tuple[bool, bool]:
-        """(a count, a date) in an entry's answer, worked out once per entry and language
-        (follow-ups ask it of a whole topic)."""
+    def _answer_tells(self, faq_id: str, lang: str) -> AnswerTells:
+        """What an entry's answer tells, worked out once per entry and language (follow-ups
+        ask it of a whole topic, every answered question of its entry)."""
         key = (faq_id, lang)
         if key not in self._tells:
             text = fold(self.kb.entries[faq_id].answers[lang])
-            self._tells[key] = (
-                bool(COUNT_IN_ANSWER.search(NAMED_FOUR_POINT_O.sub(" ", text))),
-                bool(TIME_IN_ANSWER.search(AS_OF.sub(" ", text))),
+            self._tells[key] = AnswerTells(
+                count=bool(COUNT_IN_ANSWER.search(NAMED_FOUR_POINT_O.sub(" ", text))),
+                date=bool(TIME_IN_ANSWER.search(AS_OF.sub(" ", text))),
+                day=bool(DAY_DATE.search(text)),
+                town=bool(TOWNS.search(text)),
             )
         return self._tells[key]
 
