@@ -960,7 +960,7 @@ class Engine:
                 c.faq_id in self._gap_of
                 and shown.faq_id not in self._gap_of
                 and c.score >= shown.score - self.thresholds.tie_margin
-                and c.explained >= shown.explained + TIE_EXPLAINED_GAP
+                and explains_clearly_more(c, shown)
             ):
                 # "How much of the 1.3 billion goes to South Alsace?": as close to the
                 # budget's gap question as to its entry, and wholly explained only there
