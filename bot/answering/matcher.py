@@ -205,12 +205,14 @@ class MatchIndex:
             frozenset[str], dict[str, tuple[list[int], tuple[str, ...]]]
         ] = {}
 
-    def postings_within(
-        self, vocab_word: str, within: frozenset[str]
-    ) -> tuple[list[int], tuple[str, ...]]:
-        """The postings of `vocab_word` restricted to the variants of the entries `within`
-        (a follow-up's topic), and their entries, each once: worked out once per word and
-        entry set (the last few sets)."""
+    def holders(
+        self, vocab_word: str, within: frozenset[str] | None = None
+    ) -> tuple[Sequence[int], tuple[str, ...]]:
+        """The variants holding `vocab_word` (its postings), restricted to the entries
+        `within` when given (a follow-up's topic), and their entries, each once: worked out
+        once per word (and entry set, for the last few sets)."""
+        if within is None:
+            return self.postings.get(vocab_word, ()), self._entries_of(vocab_word)
         per_word = self._postings_within.get(within)
         if per_word is None:
             if len(self._postings_within) >= WITHIN_CACHE_SIZE:
@@ -226,7 +228,7 @@ class MatchIndex:
             )
         return found
 
-    def entries_holding(self, vocab_word: str) -> tuple[str, ...]:
+    def _entries_of(self, vocab_word: str) -> tuple[str, ...]:
         """The entries (ids) with a variant holding `vocab_word`, each once."""
         found = self._entries_holding.get(vocab_word)
         if found is None:
@@ -430,10 +432,7 @@ def _match(
         near = index.neighbours(word)
         for vocab_word, similarity in near:
             idf = index.idf[vocab_word]
-            if within is None:
-                holders = index.postings.get(vocab_word, ())
-            else:
-                holders, holding = index.postings_within(vocab_word, within)
+            holders, holding = index.holders(vocab_word, within)
             explains, covers = weight * similarity, idf * similarity
             if len(explained_of) + len(holders) > cap:
                 known = [v for v in explained_of if vocab_word in index.variant_tokens[v]]
@@ -442,7 +441,7 @@ def _match(
             elif len(near) == 1:
                 # the common case, one vocabulary word: no variant met twice, every holder
                 # counted (the loop below without its bookkeeping)
-                entries = index.entries_holding(vocab_word) if within is None else holding
+                entries = holding
                 for v in holders:
                     explained_of[v] = explained_get(v, 0.0) + explains
                     covered_of[v] = covered_get(v, 0.0) + covers
