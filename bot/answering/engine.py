@@ -627,7 +627,7 @@ class Engine:
         self._variant_words: dict[str, frozenset[str]] = {}
         self._key_words: dict[str, str | None] = {}
         self._subject_words: dict[str, str | None] = {}
-        self._around: dict[str, frozenset[str]] = {}
+        self._around: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
         vague = self.kb.entries.get(self.vague_entry)
         self._vague_variants = (
             [fold(q) for qs in vague.questions.values() for q in qs] if vague else []
@@ -1227,11 +1227,14 @@ class Engine:
     def around(self, subject: str) -> frozenset[str]:
         """The ids a follow-up of `subject` is matched within: its topic's entries and the
         entries it names as `related`, with their gap questions (worked out once)."""
-        found = self._around.get(subject)
+        entry = self.kb.entries[subject]
+        key = (entry.topic, entry.related)
+        # one set per topic and `related` list, not per entry: a 10,000-entry FAQ's entries
+        # mostly share their topic's
+        found = self._around.get(key)
         if found is None:
-            entry = self.kb.entries[subject]
             ids = {e.id for e in self.kb if e.topic == entry.topic} | set(entry.related)
-            found = self._around[subject] = frozenset(
+            found = self._around[key] = frozenset(
                 ids | {gap_id for gap_id, of in self._gap_of.items() if of in ids}
             )
         return found
