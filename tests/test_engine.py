@@ -994,3 +994,43 @@ def test_a_question_about_the_assistant_after_a_subject_is_still_about_the_assis
     then = take_turn(engine(), "do they speak english there?", turn.state, "en", 1_010.0)
     assert then.decision.status == GAP
     assert then.decision.faq_id.startswith("kmo")
+
+
+@pytest.mark.parametrize(
+    ("question", "status", "faq_id"),
+    [
+        # the members are named, not counted; the 136 territories are counted
+        ("Combien d'entreprises sont membres du Campus Industrie 4.0 ?", GAP, None),
+        ("How many territories got the label in France?", ANSWER, "programme-136"),
+        # the Campus has no figure; the programme's budget has one
+        ("What is the yearly budget of Campus Industrie 4.0?", GAP, None),
+        ("quel est le budget du programme ?", ANSWER, "programme-budget"),
+    ],
+)
+def test_a_count_or_an_amount_is_answered_only_by_an_answer_that_gives_one(
+    question, status, faq_id
+):
+    decision = engine().decide(question)
+    assert decision.status == status
+    if faq_id:
+        assert decision.faq_id == faq_id
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "language"),
+    [
+        ("Was ist das trinationale Forschungsinstitut?", "Zu welchen Themen?", "de"),
+        ("What is the trinational research institute?", "what topics?", "en"),
+    ],
+)
+def test_a_follow_up_naming_no_other_subject_stays_with_its_own(first, then, language):
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), first, DialogueState(), language, 1_000.0)
+    assert turn.decision.faq_id == "research-uha-institute"
+    # "topics" alone meets the Campus's domains; the institute's answer gives its topics
+    decision = take_turn(engine(), then, turn.state, language, 1_010.0).decision
+    assert (decision.status, decision.faq_id) == (ANSWER, "research-uha-institute")
+    # the same words in one message: its first sentence is the second one's subject
+    decision = engine().decide(f"{first} {then}", language)
+    assert (decision.status, decision.faq_id) == (ANSWER, "research-uha-institute")

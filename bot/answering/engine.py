@@ -228,6 +228,12 @@ COUNT_IN_ANSWER = re.compile(
     r"\b(?!(?:1[89]|20)\d\d\b)\d+\b"
     r"|\b(?:vingtaine|dizaine|douzaine|centaine|twenty|dozen|zwanzig|dutzend)\b"
 )
+# An amount asked in words the FAQ holds ("the yearly budget of the Campus"; a price or a cost
+# is a request it never holds), and an amount given (folded text).
+AMOUNT_ASKED = frozenset("budget haushalt montant betrag amount enveloppe envelope".split())
+MONEY_IN_ANSWER = re.compile(
+    r"\b(?:euros?|milliards?|millions?|milliarden?|millionen?|billion|mrd|mds?)\b"
+)
 # "Industrie 4.0", "Be 4.0", "4iTec 4.0" folded: names, not numbers
 NAMED_FOUR_POINT_O = re.compile(r"\b(?:industrie|industry|be|4itec)\s*40\b|\b4itec\b")
 TIME_IN_ANSWER = re.compile(
@@ -516,6 +522,7 @@ class AnswerTells:
     date: bool
     day: bool
     town: bool
+    money: bool
 
 
 @dataclass(frozen=True)
@@ -672,7 +679,13 @@ class Engine:
                 return replace(said_more, question=question)
         asked = asked_sentence(question) if decision.status in (SUGGEST, ESCALATE, ANSWER) else None
         if asked is not None:
-            alone = self._decide(asked, lang, state)
+            # the message's own first sentences are the context of its asking one ("Gibt es
+            # ein trinationales Forschungsinstitut? Zu welchen Themen?")
+            context = state
+            if decision.status == ANSWER:
+                topic = self.kb.entries[decision.faq_id].topic
+                context = DialogueState(lang, (decision.faq_id,), topic, ANSWER)
+            alone = self._decide(asked, lang, context)
             # unsure, or sure of another entry with more confidence ("Hallo, ich studiere in
             # Freiburg. Was ist KMØ?" is not the cross-border entry): the sentence that asks
             if alone.status in (ANSWER, GAP) and (
@@ -1098,6 +1111,22 @@ class Engine:
         """Whether the question asks the exact day and the entry's answer gives none."""
         return bool(EXACT_DAY.search(fold(question))) and not self._answer_tells(faq_id, lang).day
 
+    def count_not_told(self, words: list[str], faq_id: str, lang: str) -> bool:
+        """Whether the question asks how many and the entry's answer gives no number ("how
+        many companies are in the Campus?": its members are named, not counted)."""
+        return (
+            "qcount" in words
+            and not TIME_WORDS.intersection(words)
+            and not self.tells_a_count(faq_id, lang)
+        )
+
+    def amount_not_told(self, words: list[str], faq_id: str) -> bool:
+        """Whether the question asks an amount of money and the entry's answer, in every
+        language, gives none ("the yearly budget of the Campus": the Campus has no figure)."""
+        return not AMOUNT_ASKED.isdisjoint(words) and not any(
+            self._answer_tells(faq_id, lang).money for lang in self.kb.entries[faq_id].answers
+        )
+
     def tells_a_count(self, faq_id: str, lang: str) -> bool:
         """Whether an entry's answer gives a number that is not a year ("136", "48 %")."""
         return self._answer_tells(faq_id, lang).count
@@ -1117,6 +1146,7 @@ class Engine:
                 date=bool(TIME_IN_ANSWER.search(AS_OF.sub(" ", text))),
                 day=bool(DAY_DATE.search(text)),
                 town=bool(TOWNS.search(text)),
+                money=bool(MONEY_IN_ANSWER.search(text)),
             )
         return self._tells[key]
 
@@ -1175,7 +1205,16 @@ class Engine:
             # "ça ouvre quand ?" after FORMLAB is about the training topic, even though "KMØ
             # ouvre quand ?" matches it too: the subject wins unless the question alone is
             # clearly better answered elsewhere.
-            if alone_status != ANSWER or decision.faq_id == alone[0].faq_id:
+            if (
+                alone_status != ANSWER
+                or decision.faq_id == alone[0].faq_id
+                or (
+                    self.entry_of(alone[0].faq_id).topic != topic_id
+                    and not self.names(words, alone[0].faq_id)
+                )
+            ):
+                # "what topics?" after the trinational institute meets the Campus's domains
+                # on "topics" alone: a question that does not name another subject stays
                 return replace(decision, follows=subject)
             margin = CONTINUATION_MARGIN if continues(question) else FOLLOW_UP_MARGIN
             if in_topic[0].score >= alone[0].score - margin:
@@ -1303,8 +1342,11 @@ class Engine:
         if status == ANSWER:
             entry = self.kb.entries[chosen[0].faq_id]
             if (
-                WHERE_IN_QUESTION.search(fold(question)) and not self.tells_where(entry.id, lang)
-            ) or self.day_not_told(question, entry.id, lang):
+                (WHERE_IN_QUESTION.search(fold(question)) and not self.tells_where(entry.id, lang))
+                or self.day_not_told(question, entry.id, lang)
+                or self.count_not_told(words, entry.id, lang)
+                or self.amount_not_told(words, entry.id)
+            ):
                 # "Where will the twenty acceleration centres be?": the answer names no place;
                 # "an welchem Tag genau eröffnet es?": it gives the year, not the day
                 return gap(question, lang, entry, chosen[0], best, candidates)
