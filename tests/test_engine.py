@@ -1034,3 +1034,18 @@ def test_a_follow_up_naming_no_other_subject_stays_with_its_own(first, then, lan
     # the same words in one message: its first sentence is the second one's subject
     decision = engine().decide(f"{first} {then}", language)
     assert (decision.status, decision.faq_id) == (ANSWER, "research-uha-institute")
+
+
+@pytest.mark.parametrize(
+    ("then", "language"),
+    [("il fait quoi ce projet ?", "fr"), ("what does that project do?", "en")],
+)
+def test_a_thing_pointed_at_in_the_answer_just_shown_is_not_another_entry_s(then, language):
+    from bot.answering.conversation import take_turn
+
+    first = {"fr": "4iTec c'est quoi ?", "en": "what is 4iTec 4.0?"}[language]
+    turn = take_turn(engine(), first, DialogueState(), language, 1_000.0)
+    assert turn.decision.faq_id == "research-4itec"
+    # 4iTec's answer names its first project; the Centre Technologique is a project too
+    decision = take_turn(engine(), then, turn.state, language, 1_010.0).decision
+    assert decision.faq_id == "research-4itec"

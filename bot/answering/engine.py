@@ -30,7 +30,7 @@ from bot.answering.matcher import (
     match,
     years_in,
 )
-from bot.answering.text import QUESTION_WORDS, fold, tokens
+from bot.answering.text import QUESTION_WORDS, fold, folded_tokens, token_of, tokens
 from bot.answering.text import words as words_of
 from bot.i18n import gettext_for
 
@@ -260,6 +260,10 @@ BARE_CONTINUATIONS = frozenset(
 )
 # ...and, after a continuation, words that point back at what came before ("et pour les
 # étudiants ?", "and for students?", "what about it?"): with nothing before, say more.
+# "ce projet", "that project", "dieses Projekt" (folded): a thing pointed at, by its noun.
+DEMONSTRATIVE = re.compile(
+    r"\b(?:ce|cet|cette|ces|this|that|these|those|dies(?:e|er|es|em|en)?)\s+(\w+)"
+)
 POINTING_BACK = frozenset("pour for fur avec with mit sans without ohne ca it es das that".split())
 QUESTION_WORD_TOKENS = frozenset(QUESTION_WORDS.values())
 # A short question answered both alone and with the subject: the subject's answer wins unless
@@ -523,6 +527,7 @@ class AnswerTells:
     day: bool
     town: bool
     money: bool
+    words: frozenset[str]  # its tokens: what "ce projet" after it may point back at
 
 
 @dataclass(frozen=True)
@@ -757,6 +762,15 @@ class Engine:
         subject = state.entries[0] if state and state.entries else None
         if subject not in self.kb.entries:
             subject = None
+        if (
+            subject is not None
+            and len(content) <= FOLLOW_UP_WORDS
+            and (pointed := self.pointed_at(folded, subject, lang))
+        ):
+            # "il fait quoi ce projet ?" after 4iTec, whose answer names its first project:
+            # "projet" points back, like "it", and leads to no other entry's project
+            words = [w for w in words if w not in pointed]
+            content -= pointed
         if subject is None and len(content) <= 1 and points_back(question):
             # "et pour les étudiants ?" with nothing before: for students, in what?
             return clarify(question, lang)
@@ -1111,6 +1125,16 @@ class Engine:
         """Whether the question asks the exact day and the entry's answer gives none."""
         return bool(EXACT_DAY.search(fold(question))) and not self._answer_tells(faq_id, lang).day
 
+    def pointed_at(self, folded: str, subject: str, lang: str) -> set[str]:
+        """The nouns a question points at with a demonstrative ("ce projet") that the answer
+        just shown holds: the thing it is about, not a subject of its own."""
+        nouns = {
+            t
+            for noun in DEMONSTRATIVE.findall(folded)
+            if (t := token_of(noun, self.index.stopwords))
+        }
+        return nouns & self._answer_tells(subject, lang).words if nouns else set()
+
     def count_not_told(self, words: list[str], faq_id: str, lang: str) -> bool:
         """Whether the question asks how many and the entry's answer gives no number ("how
         many companies are in the Campus?": its members are named, not counted)."""
@@ -1147,6 +1171,7 @@ class Engine:
                 day=bool(DAY_DATE.search(text)),
                 town=bool(TOWNS.search(text)),
                 money=bool(MONEY_IN_ANSWER.search(text)),
+                words=frozenset(folded_tokens(text, self.index.stopwords)),
             )
         return self._tells[key]
 
