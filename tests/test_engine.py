@@ -1049,3 +1049,13 @@ def test_a_thing_pointed_at_in_the_answer_just_shown_is_not_another_entry_s(then
     # 4iTec's answer names its first project; the Centre Technologique is a project too
     decision = take_turn(engine(), then, turn.state, language, 1_010.0).decision
     assert decision.faq_id == "research-4itec"
+
+
+def test_a_question_naming_a_subject_is_not_answered_about_the_assistant():
+    # the assistant's languages meet "spricht … deutsch"; the question asks it of KMØ
+    decision = engine().decide("Spricht im KM0 jemand deutsch?")
+    assert decision.status == GAP
+    assert decision.faq_id.startswith("kmo")
+    # addressed to the assistant, it is about the assistant
+    decision = engine().decide("Sprichst du Deutsch?")
+    assert (decision.status, decision.faq_id) == (ANSWER, "assistant-languages")

@@ -878,6 +878,10 @@ class Engine:
         decision = self._decide_words(question, words, lang)
         if subject is not None and self.misread_as_about_me(decision, subject, question):
             return self.gap_on_subject(question, lang, subject, [])
+        named = self.named_beside_me(decision, words, question)
+        if named is not None:
+            # "Spricht im KM0 jemand deutsch?" meets "do you speak German?": asked of KMØ
+            return gap(question, lang, self.kb.entries[named.faq_id], named, named.score, [named])
         return decision
 
     def assistant_topic(self) -> str | None:
@@ -899,6 +903,32 @@ class Engine:
             and bool(THERE_THEY & said)
             and not ADDRESSED & said
         )
+
+    def named_beside_me(
+        self, decision: Decision, words: list[str], question: str
+    ) -> Candidate | None:
+        """For an answer about this assistant to a question that does not address it and names
+        another subject by the words the assistant's entry does not hold: that subject's entry
+        (what the question asks of it, the assistant's entry does not say); else None."""
+        mine = self.assistant_topic()
+        if (
+            mine is None
+            or decision.status != ANSWER
+            or self.entry_of(decision.faq_id).topic != mine
+            or ADDRESSED.intersection(words_of(question))
+        ):
+            return None
+        held = self.variant_words(decision.faq_id)
+        rest = [w for w in words if w not in held]
+        best = self.entries_only(self.match(rest)) if rest else []
+        if (
+            best
+            and best[0].score >= self.thresholds.suggest
+            and self.entry_of(best[0].faq_id).topic != mine
+            and self.names(rest, best[0].faq_id)
+        ):
+            return best[0]
+        return None
 
     def compound(
         self, question: str, lang: str, state: DialogueState | None
