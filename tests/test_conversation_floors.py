@@ -74,7 +74,6 @@ def test_the_sets_are_as_large_as_issue_10_asks(dialogues):
         assert sum(t.expect == "gap" for t in single) >= 15
         assert sum(t.expect == "off-topic" for t in single) >= 15
         assert sum(len(d.turns) > 1 for d in mine) >= 20
-    assert any(d.holdout for d in dialogues) and not all(d.holdout for d in dialogues)
 
 
 @pytest.mark.parametrize(
@@ -89,9 +88,31 @@ def test_confidently_wrong_answers_stay_rare(reports, part):
     assert reports[part].rate("confidently wrong") <= CONFIDENTLY_WRONG_CEILING[part]
 
 
-def test_both_batches_are_read(dialogues):
+def test_both_batches_are_read_and_the_one_kept_aside_is_not(dialogues):
+    # the second batch's held-out third was measured once and released (was_holdout); the
+    # third batch waits, unread, in kept_aside/ until the engine is done
     assert {d.batch for d in dialogues} == {1, 2}
-    assert any(d.holdout for d in dialogues if d.batch == 2)
+    kept = load_conversation_sets(DATA / "kept_aside")
+    # (counts only: a failing assertion must not print questions kept aside)
+    assert len({d.batch for d in kept}) == 1 and 3 in {d.batch for d in kept}
+    assert sum(not d.holdout for d in kept) == 0
+
+
+def test_two_short_answers_shown_together_count_for_either_half():
+    from bot.answering.evaluation import Dialogue, Turn, evaluate_conversations
+
+    asked = Turn("what is the Campus and who is in it?", "en", "answer", "campus-members")
+    report = evaluate_conversations(
+        [Dialogue("en", (asked,))],
+        lambda number, question, language: ("answer", "campus-what", "en", "campus-members"),
+    )
+    assert report.rate("in-scope right") == 1.0 and report.rate("confidently wrong") == 0.0
+    # offered as a button only, the other half's answer was not shown
+    report = evaluate_conversations(
+        [Dialogue("en", (asked,))],
+        lambda number, question, language: ("answer", "campus-what", "en", None),
+    )
+    assert report.rate("in-scope right") == 0.0 and report.rate("confidently wrong") == 1.0
 
 
 def test_no_question_copies_an_faq_variant(dialogues):

@@ -231,19 +231,23 @@ FIGURES = (
 
 def evaluate_conversations(
     dialogues: list[Dialogue],
-    take: Callable[[int, str, str], tuple[str, str | None, str]],
+    take: Callable[[int, str, str], tuple[str, str | None, str, str | None]],
 ) -> ConversationReport:
     """Run each dialogue through `take(dialogue number, question, user's language)` ->
-    (status, faq_id, reply language); count per language. A single question's turn counts
-    for "in-scope right" or "out-of-scope not answered"; every turn for "turns right" and
-    "reply language right"; any answer with an entry other than the expected one (or any
-    answer where none is expected) for "confidently wrong"."""
+    (status, faq_id, reply language, the other entry whose answer was shown with it, for two
+    questions in one with short answers, else None); count per language. A single question's
+    turn counts for "in-scope right" or "out-of-scope not answered"; every turn for "turns
+    right" and "reply language right"; any answer with an entry other than the expected one
+    (or any answer where none is expected) for "confidently wrong"."""
     report = ConversationReport()
     for number, dialogue in enumerate(dialogues):
         single = len(dialogue.turns) == 1
         for turn in dialogue.turns:
-            status, faq_id, language = take(number, turn.question, dialogue.language)
+            status, faq_id, language, shown_too = take(number, turn.question, dialogue.language)
             answered = status == ANSWER_OUTCOME
+            # "what is the Campus and who is in it?": both answers are shown, either was asked
+            if answered and shown_too is not None and turn.faq_id == shown_too:
+                faq_id = shown_too
             if turn.expect == ANSWER_OUTCOME:
                 ok = answered and faq_id == turn.faq_id
                 if single:
@@ -279,11 +283,13 @@ def run_conversations(engine, dialogues: list[Dialogue], *, start: float = 1_000
     states: dict[int, DialogueState] = {}
     clock = [start]
 
-    def take(number: int, question: str, language: str) -> tuple[str, str | None, str]:
+    def take(number: int, question: str, language: str) -> tuple[str, str | None, str, str | None]:
         clock[0] += 5.0
         turn = take_turn(engine, question, states.get(number, DialogueState()), language, clock[0])
         states[number] = turn.state
-        return turn.decision.status, turn.decision.faq_id, turn.decision.language
+        decision = turn.decision
+        shown_too = decision.also if decision.both else None
+        return decision.status, decision.faq_id, decision.language, shown_too
 
     return evaluate_conversations(dialogues, take)
 
