@@ -902,6 +902,8 @@ def test_small_talk_without_umlauts_and_thanks_for_the_help(text, kind):
         ("Welche anderen Regionen in Frankreich haben das Label auch?", "programme-136"),
         ("Wie heissen die 11 Gemeindeverbaende?", "sudalsace-selected"),
         ("how many jobs has the programme created so far", None),
+        ("what time does the KMO digital hub open in the morning?", "kmo-what"),
+        ("Sud Alsace is a pilot: which are the other pilots?", "sudalsace-selected"),
     ],
 )
 def test_what_the_faq_does_not_hold_about_a_known_subject_is_a_gap(question, subject):

@@ -116,6 +116,7 @@ OPENING_HOURS = re.compile(
     r"\b(?:wann\s+(?:hat|ist|sind|haben)(?:\s+\w+){0,3}?\s+(?:offen|geoffnet|auf)"
     r"|(?:offen|geoffnet)\s+wann"
     r"|when\s+(?:is|are)(?:\s+\w+){0,3}?\s+open"
+    r"|what\s+time\s+(?:does|do|is|are)(?:\s+\w+){0,4}?\s+open"
     r"|open\s+when"
     r"|quand\s+(?:est|sont)(?:\s+\w+){0,4}?\s+ouverte?s?"
     r"|ouverte?s?\s+quand)\b"
@@ -140,7 +141,7 @@ BY_TRAIN = re.compile(
 # text: a list the article never gives, made the request word "lister".
 NAMES_ASKED = re.compile(
     r"\b(?:(?:anderen?|autres?|other)(?=\s+(?:regionen|regions?|territoires?|territories"
-    r"|territorien|gebiete)\b)|wie\s+heissen|comment\s+s\s+appellent|(?:what|which)\s+are\s+the"
+    r"|territorien|gebiete|pilots?|pilotes?|piloten|pilotgebiete)\b)|wie\s+heissen|comment\s+s\s+appellent|(?:what|which)\s+are\s+the"
     r"\s+names|les\s+noms\s+des?)\b"
 )
 # A place asked ("où est…", "c'est où ?", "und wo kommen die hin?", "in which city"), in folded
