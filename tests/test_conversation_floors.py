@@ -21,34 +21,35 @@ from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 DATA = Path(__file__).parent / "data"
 # Per batch of writing (tests/data/README_eval_article.md) and on the whole data, FAQ copies
-# left out (`faqbot eval tests/data/`, 2026-12-01, fourth session, at its end):
-# - first batch: 96.6 %, 100 %, 97.1 %, 100 %, 1.3 % confidently wrong: the levels issue 10 asks
-#   for (96 %, 95 %, 90 %, 99 %, <= 2 %) are reached there. Earlier: 91.1 %, 93.3 %, 89.3 %, 100 %,
-#   6.2 % (third session); 86.4 %, 88.6 %, 85.1 %, 100 %, 8.2 % (second); 78.7 %, 81.0 %, 71.5 %,
-#   100 %, 11.3 % (first).
-# - second batch, written in the fourth session: 90.9 %, 94.4 %, 86.9 %, 100 %, 5.2 %.
-# - whole data: 93.9 %, 97.2 %, 92.4 %, 100 %, 3.1 %.
+# left out (`faqbot eval tests/data/`, 2026-12-01, fifth session):
+# - first batch: 97.3 %, 100 %, 97.3 %, 100 %, 1.1 % confidently wrong. Earlier: 96.6 %, 100 %,
+#   97.1 %, 100 %, 1.3 % (fourth session); 91.1 %, 93.3 %, 89.3 %, 100 %, 6.2 % (third);
+#   86.4 %, 88.6 %, 85.1 %, 100 %, 8.2 % (second); 78.7 %, 81.0 %, 71.5 %, 100 %, 11.3 % (first).
+# - second batch, written in the fourth session, its held-out third released in the fifth:
+#   94.7 %, 98.1 %, 90.1 %, 100 %, 2.6 % (fourth session: 90.9 %, 94.4 %, 86.9 %, 100 %, 5.2 %).
+# - whole data: 96.0 %, 99.1 %, 94.0 %, 100 %, 1.8 %: the levels issue 10 asks for (96 %, 95 %,
+#   90 %, 99 %, <= 2 %). Fourth session: 93.9 %, 97.2 %, 92.4 %, 100 %, 3.1 %.
 FLOORS = {
     "first batch": {
-        "in-scope right": 0.96,
+        "in-scope right": 0.97,
         "out-of-scope not answered": 0.99,
-        "turns right": 0.97,
+        "turns right": 0.973,
         "reply language right": 0.99,
     },
     "second batch": {
-        "in-scope right": 0.905,
-        "out-of-scope not answered": 0.94,
-        "turns right": 0.869,
+        "in-scope right": 0.946,
+        "out-of-scope not answered": 0.98,
+        "turns right": 0.90,
         "reply language right": 0.99,
     },
     "whole data": {
-        "in-scope right": 0.938,
-        "out-of-scope not answered": 0.97,
-        "turns right": 0.924,
+        "in-scope right": 0.96,
+        "out-of-scope not answered": 0.99,
+        "turns right": 0.939,
         "reply language right": 0.99,
     },
 }
-CONFIDENTLY_WRONG_CEILING = {"first batch": 0.014, "second batch": 0.053, "whole data": 0.032}
+CONFIDENTLY_WRONG_CEILING = {"first batch": 0.012, "second batch": 0.027, "whole data": 0.019}
 BATCHES = {"first batch": 1, "second batch": 2, "whole data": None}
 
 
