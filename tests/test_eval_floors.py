@@ -12,9 +12,10 @@ from bot.answering.evaluation import Outcome, evaluate, load_questions
 from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 EVAL = Path(__file__).parent / "data" / "eval.yaml"
-# Measured 2026-12-01, fifth session: 257/272 (94.5 %), 79/79 (100 %), 98.0 %. Fourth: 257/272 (94.5 %), 77/79 (97.5 %), 344/351 (98.0 %); three
-# questions on Sud Alsace's share of the budget are now labelled out of scope (a gap, as the
-# conversation sets label it). Third session: 259/275 (94.2 %), 74/76 (97.4 %), 98.0 %.
+# Measured 2026-12-01, fifth session: 257/272 (94.5 %), 79/79 (100 %), 98.0 %. Fourth
+# session: 257/272 (94.5 %), 77/79 (97.5 %), 344/351 (98.0 %); three questions on Sud Alsace's
+# share of the budget are now labelled out of scope (a gap, as the conversation sets label it).
+# Third session: 259/275 (94.2 %), 74/76 (97.4 %), 98.0 %.
 IN_SCOPE_FLOOR = 0.94
 OUT_OF_SCOPE_FLOOR = 0.99
 LANGUAGE_FLOOR = 0.98
