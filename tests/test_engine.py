@@ -1061,3 +1061,11 @@ def test_a_question_naming_a_subject_is_not_answered_about_the_assistant():
     # addressed to the assistant, it is about the assistant
     decision = engine().decide("Sprichst du Deutsch?")
     assert (decision.status, decision.faq_id) == (ANSWER, "assistant-languages")
+
+
+def test_a_german_name_the_faq_does_not_know_is_not_answered():
+    # "Campus" meets Campus Industrie 4.0; the university of Konstanz is not in the FAQ
+    decision = engine().decide("Welche Studiengaenge gibt es am Campus der Uni Konstanz?")
+    assert decision.status != ANSWER
+    decision = engine().decide("Welche Unis sind im Campus Industrie 4.0?")
+    assert (decision.status, decision.faq_id) == (ANSWER, "campus-members")

@@ -373,14 +373,22 @@ def points_back(question: str) -> bool:
     return False
 
 
-def names_in(text: str) -> set[str]:
-    """The names a French or English question holds (capitalised words not opening a
-    sentence), folded: a name the FAQ does not know is a subject it does not hold ("the
-    territories in Occitanie" is not the list of 136). German capitalises every noun: not
-    used there."""
+# In German, where every noun is capitalised: the name after a word that introduces one
+# ("die Uni Konstanz", "die Firma Siemens").
+_GERMAN_NAME = re.compile(
+    r"\b(?:Uni|Universität|Universitaet|Hochschule|Stadt|Firma|Konzern|Gemeinde)\s+"
+    r"([A-ZÄÖÜ][\wäöüß-]+)"
+)
+
+
+def names_in(text: str, lang: str = "fr") -> set[str]:
+    """The names a question holds (in French and English capitalised words not opening a
+    sentence; in German a word that a name-giving noun introduces), folded: a name the FAQ
+    does not know is a subject it does not hold ("the territories in Occitanie" is not the list
+    of 136, "der Campus der Uni Konstanz" is not Campus Industrie 4.0)."""
     found = set()
-    for m in _NAME.finditer(text.strip()):
-        found.update(words_of(m[0]))
+    for m in (_GERMAN_NAME if lang == "de" else _NAME).finditer(text.strip()):
+        found.update(words_of(m[m.lastindex or 0]))
     return found
 
 
@@ -1383,8 +1391,10 @@ class Engine:
         years = years_in(words)
         if candidates and years and not out_of_scope:
             out_of_scope = bool(years - self.entry_words(candidates[0].faq_id))
-        if candidates and not out_of_scope and lang != "de" and len(words) <= NAMED_WORDS:
-            names = {n for n in names_in(question) & set(words) if not self.index.neighbours(n)}
+        if candidates and not out_of_scope and len(words) <= NAMED_WORDS:
+            names = {
+                n for n in names_in(question, lang) & set(words) if not self.index.neighbours(n)
+            }
             out_of_scope = bool(names - self.entry_words(candidates[0].faq_id) - CONTEXT_NAMES)
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
         if status == ANSWER and self.only_numbers_shared(words, chosen[0].faq_id):
