@@ -42,15 +42,41 @@ FLOORS = {
         "turns right": 0.90,
         "reply language right": 0.99,
     },
-    "whole data": {
+    "first and second batches": {
         "in-scope right": 0.96,
         "out-of-scope not answered": 0.99,
         "turns right": 0.939,
         "reply language right": 0.99,
     },
+    # written in the fifth session, kept aside unread and measured once at commit 2556698
+    # (84.5 %, 95.8 %, 84.0 %, 100 %, 3.9 %), then released
+    "third batch": {
+        "in-scope right": 0.844,
+        "out-of-scope not answered": 0.958,
+        "turns right": 0.839,
+        "reply language right": 0.99,
+    },
+    "whole data": {
+        "in-scope right": 0.94,
+        "out-of-scope not answered": 0.988,
+        "turns right": 0.922,
+        "reply language right": 0.99,
+    },
 }
-CONFIDENTLY_WRONG_CEILING = {"first batch": 0.012, "second batch": 0.027, "whole data": 0.019}
-BATCHES = {"first batch": 1, "second batch": 2, "whole data": None}
+CONFIDENTLY_WRONG_CEILING = {
+    "first batch": 0.012,
+    "second batch": 0.027,
+    "first and second batches": 0.019,
+    "third batch": 0.039,
+    "whole data": 0.021,
+}
+BATCHES = {
+    "first batch": {1},
+    "second batch": {2},
+    "first and second batches": {1, 2},
+    "third batch": {3},
+    "whole data": {1, 2, 3},
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +88,8 @@ def dialogues():
 def reports(dialogues):
     engine = Engine(load_or_raise())
     return {
-        part: run_conversations(engine, [d for d in dialogues if batch in (None, d.batch)])
-        for part, batch in BATCHES.items()
+        part: run_conversations(engine, [d for d in dialogues if d.batch in batches])
+        for part, batches in BATCHES.items()
     }
 
 
@@ -89,14 +115,10 @@ def test_confidently_wrong_answers_stay_rare(reports, part):
     assert reports[part].rate("confidently wrong") <= CONFIDENTLY_WRONG_CEILING[part]
 
 
-def test_both_batches_are_read_and_the_one_kept_aside_is_not(dialogues):
-    # the second batch's held-out third was measured once and released (was_holdout); the
-    # third batch waits, unread, in kept_aside/ until the engine is done
-    assert {d.batch for d in dialogues} == {1, 2}
-    kept = load_conversation_sets(DATA / "kept_aside")
-    # (counts only: a failing assertion must not print questions kept aside)
-    assert len({d.batch for d in kept}) == 1 and 3 in {d.batch for d in kept}
-    assert sum(not d.holdout for d in kept) == 0
+def test_every_batch_is_read(dialogues):
+    # each batch's held-out part was measured once and released (was_holdout)
+    assert {d.batch for d in dialogues} == {1, 2, 3}
+    assert load_conversation_sets(DATA / "kept_aside") == []
 
 
 def test_two_short_answers_shown_together_count_for_either_half():
@@ -118,11 +140,12 @@ def test_two_short_answers_shown_together_count_for_either_half():
 
 def test_faq_variants_do_not_copy_more_questions_of_the_sets():
     # The figures leave out single questions equal to an FAQ variant (a copy measures
-    # nothing). 24 are copies, mostly short "what is X?" that the FAQ had before the sets were
-    # written; a variant added since must not copy one more.
+    # nothing). 26 are copies (24 in the first two batches, 2 in the third), short "what is
+    # X?" that the FAQ had before the sets were written; a variant added since must not copy
+    # one more.
     from bot.answering.text import fold
 
     variants = {fold(q) for e in load_or_raise() for qs in e.questions.values() for q in qs}
     everything = load_conversation_sets(DATA)
     single = [d.turns[0].question for d in everything if len(d.turns) == 1]
-    assert len([q for q in single if fold(q) in variants]) <= 24
+    assert len([q for q in single if fold(q) in variants]) <= 26
