@@ -889,6 +889,10 @@ def test_where_after_an_entry_without_its_town_answers_the_topic_s_entry_that_na
         ("ok je vais voir ça", "ack"),
         ("Grüezi", "hello"),
         ("aide", "help"),
+        ("Vielen Dank, sehr hilfreich", "thanks"),
+        ("merci, très utile", "thanks"),
+        ("ok np", "ack"),
+        ("hello, help pls", "help"),
     ],
 )
 def test_small_talk_without_umlauts_and_thanks_for_the_help(text, kind):

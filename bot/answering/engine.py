@@ -452,7 +452,7 @@ _SMALLTALK_CORE = {
         "marche bien klar prima passt gut toll perfekt verstanden alles great got perfect "
         "nice understood fine alright right thumbs dommage schade noted notiert note "
         "entendu compris worries souci soucis pis wow awesome excellent interesting interessant "
-        "interessante interessantes verstehe klasse wunderbar formidable".split()
+        "interessante interessantes verstehe klasse wunderbar formidable np".split()
     ),
 }
 # Phrases that are small talk as a whole, though their words alone are not ("I see" is
@@ -501,7 +501,8 @@ _SMALLTALK_FILLER = frozenset(
     "vielmals vielmal trotzdem anyway tout tant pis too bad no worries problem probleme souci "
     "soucis gut see plus soon lieben liebe mal kein pas de pour for fur die the l info infos "
     "information informations antwort antworten answer answers reponse reponses votre your "
-    "ihre deine dein noch".split()
+    "ihre deine dein noch hilfreich helpful useful utile utiles tres pls plz please svp stp "
+    "bitte".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
 
