@@ -907,6 +907,7 @@ def test_small_talk_without_umlauts_and_thanks_for_the_help(text, kind):
         ("Wie heissen die 11 Gemeindeverbaende?", "sudalsace-selected"),
         ("how many jobs has the programme created so far", None),
         ("what time does the KMO digital hub open in the morning?", "kmo-what"),
+        ("KMØ: Strasse und Hausnummer?", None),
         ("Sud Alsace is a pilot: which are the other pilots?", "sudalsace-selected"),
     ],
 )
@@ -1010,6 +1011,7 @@ def test_a_question_about_the_assistant_after_a_subject_is_still_about_the_assis
         ("How many territories got the label in France?", ANSWER, "programme-136"),
         # the Campus has no figure; the programme's budget has one
         ("What is the yearly budget of Campus Industrie 4.0?", GAP, None),
+        ("Combien d'argent le Sud Alsace va toucher avec le label ?", GAP, None),
         ("quel est le budget du programme ?", ANSWER, "programme-budget"),
     ],
 )

@@ -231,7 +231,9 @@ COUNT_IN_ANSWER = re.compile(
 )
 # An amount asked in words the FAQ holds ("the yearly budget of the Campus"; a price or a cost
 # is a request it never holds), and an amount given (folded text).
-AMOUNT_ASKED = frozenset("budget haushalt montant betrag amount enveloppe envelope".split())
+AMOUNT_ASKED = frozenset(
+    "budget haushalt montant betrag amount enveloppe envelope argent geld money".split()
+)
 MONEY_IN_ANSWER = re.compile(
     r"\b(?:euros?|milliards?|millions?|milliarden?|millionen?|billion|mrd|mds?)\b"
 )

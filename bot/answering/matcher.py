@@ -96,7 +96,7 @@ OUT_OF_SCOPE_CUES = (
     saturday sunday rent rental louer loyer miete mieten coworking free
     paid remunere remuneres remuneration bezahlt verguetung gesprochen spoken
     fordergeld fordergelder foerdergeld foerdergelder fordermittel foerdermittel
-    jobangebot jobangebote stellenanzeige stellenanzeigen
+    jobangebot jobangebote stellenanzeige stellenanzeigen strasse hausnummer street
     """.split()
     )
     | TRAVEL_WORDS
