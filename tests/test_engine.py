@@ -1013,6 +1013,12 @@ def test_a_question_about_the_assistant_after_a_subject_is_still_about_the_assis
         ("What is the yearly budget of Campus Industrie 4.0?", GAP, None),
         ("Combien d'argent le Sud Alsace va toucher avec le label ?", GAP, None),
         ("quel est le budget du programme ?", ANSWER, "programme-budget"),
+        # "the programme" meets its description as closely as its budget: the sum is asked
+        (
+            "Wie viel Geld steckt der franzoesische Staat in das ganze Industrieprogramm?",
+            ANSWER,
+            "programme-budget",
+        ),
     ],
 )
 def test_a_count_or_an_amount_is_answered_only_by_an_answer_that_gives_one(

@@ -153,6 +153,9 @@ def test_the_bundled_vocabulary_loads_and_is_used():
     assert kb.synonyms["technologiezentrum"] == "centre technologique"
     decision = Engine(kb).decide("Was macht das Technologiezentrum?", language="de")
     assert decision.faq_id == "research-cte"
+    # German written without umlauts is the same word: "französische" as "franzoesische"
+    assert kb.synonyms["franzoesische"] == kb.synonyms["franzosische"] == "frankreich"
+    assert kb.synonyms["gemeindeverbaende"] == "intercommunalites"
 
 
 def faq_with_gaps(tmp_path: Path, gaps_yaml: str) -> Path:

@@ -231,9 +231,8 @@ COUNT_IN_ANSWER = re.compile(
 )
 # An amount asked in words the FAQ holds ("the yearly budget of the Campus"; a price or a cost
 # is a request it never holds), and an amount given (folded text).
-AMOUNT_ASKED = frozenset(
-    "budget haushalt montant betrag amount enveloppe envelope argent geld money".split()
-)
+AMOUNT_ASKED = frozenset("budget haushalt montant betrag amount enveloppe envelope".split())
+MONEY_WORDS = frozenset("argent geld money".split())  # an amount with "how much" only
 MONEY_IN_ANSWER = re.compile(
     r"\b(?:euros?|milliards?|millions?|milliarden?|millionen?|billion|mrd|mds?)\b"
 )
@@ -1186,10 +1185,17 @@ class Engine:
             and not self.tells_a_count(faq_id, lang)
         )
 
+    def not_told(self, words: list[str], faq_id: str, lang: str) -> bool:
+        """Whether the question asks how many or what sum and the entry's answer gives none."""
+        return self.count_not_told(words, faq_id, lang) or self.amount_not_told(words, faq_id)
+
     def amount_not_told(self, words: list[str], faq_id: str) -> bool:
         """Whether the question asks an amount of money and the entry's answer, in every
         language, gives none ("the yearly budget of the Campus": the Campus has no figure)."""
-        return not AMOUNT_ASKED.isdisjoint(words) and not any(
+        asked = not AMOUNT_ASKED.isdisjoint(words) or (
+            "qcount" in words and not MONEY_WORDS.isdisjoint(words)
+        )
+        return asked and not any(
             self._answer_tells(faq_id, lang).money for lang in self.kb.entries[faq_id].answers
         )
 
@@ -1387,6 +1393,15 @@ class Engine:
                 ]
                 return gap(question, lang, entry, offered[0], candidates[0].score, real)
         candidates = self.entries_only(candidates)
+        if (
+            len(candidates) > 1
+            and candidates[0].score - candidates[1].score < self.thresholds.tie_margin
+            and self.not_told(words, candidates[0].faq_id, lang)
+            and not self.not_told(words, candidates[1].faq_id, lang)
+        ):
+            # "Wie viel Geld steckt der Staat in das Industrieprogramm?": of two entries
+            # as close, the one whose answer gives a sum; the other does not answer it
+            candidates = candidates[1:]
         out_of_scope = asks_out_of_scope(self.index, words)
         if out_of_scope and candidates and self.lists_what_is_asked(words, candidates[0], lang):
             # "les domaines prioritaires du campus, c'est lesquels ?": the answer lists them
@@ -1413,8 +1428,7 @@ class Engine:
             if (
                 (WHERE_IN_QUESTION.search(fold(question)) and not self.tells_where(entry.id, lang))
                 or self.day_not_told(question, entry.id, lang)
-                or self.count_not_told(words, entry.id, lang)
-                or self.amount_not_told(words, entry.id)
+                or self.not_told(words, entry.id, lang)
             ):
                 # "Where will the twenty acceleration centres be?": the answer names no place;
                 # "an welchem Tag genau eröffnet es?": it gives the year, not the day

@@ -41,6 +41,10 @@ DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[2] / "faq"
 LEARNED_FILE = "learned.yaml"
 
 
+# "ä" written "ae" and so on, as German is typed on keyboards without umlauts.
+UMLAUTS_SPELT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something wrong in the FAQ files; errors keep the FAQ from going live."""
@@ -255,6 +259,12 @@ class _FileChecker:
                     )
                     continue
                 found[key] = (target, Problem("error", self.file, self.line(path), ""))
+            # German written without umlauts ("franzoesische", "Gemeindeverbaende"): the same
+            # word, unless staff wrote that spelling for another term
+            for word in (canonical, *written):
+                spelt = " ".join(fold(word.translate(UMLAUTS_SPELT)).split())
+                if spelt != target and word.translate(UMLAUTS_SPELT) != word:
+                    found.setdefault(spelt, (target, Problem("error", self.file, 0, "")))
         return found
 
     def gaps(self, value: object) -> dict[str, tuple[dict[str, tuple[str, ...]], Problem]]:
