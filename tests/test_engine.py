@@ -1081,3 +1081,11 @@ def test_a_german_name_the_faq_does_not_know_is_not_answered():
     assert decision.status != ANSWER
     decision = engine().decide("Welche Unis sind im Campus Industrie 4.0?")
     assert (decision.status, decision.faq_id) == (ANSWER, "campus-members")
+
+
+def test_an_entry_asked_what_the_question_asks_wins_over_one_that_only_names_it():
+    # "what is the label?" names the label more closely; only the label's date asks when
+    decision = engine().decide("le label territoire d'industrie vous l'avez eu quand ?")
+    assert (decision.status, decision.faq_id) == (ANSWER, "sudalsace-label-date")
+    decision = engine().decide("Was ist das Label Territoires d'Industrie?")
+    assert (decision.status, decision.faq_id) == (ANSWER, "programme-what")

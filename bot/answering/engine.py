@@ -262,6 +262,11 @@ BARE_CONTINUATIONS = frozenset(
 )
 # ...and, after a continuation, words that point back at what came before ("et pour les
 # étudiants ?", "and for students?", "what about it?"): with nothing before, say more.
+# The question words that say what is asked (when, where, who, how many, why): an entry none
+# of whose questions asks it is not what a question asking it wants, when one that does is
+# this close behind.
+ASKED_WORDS = frozenset("qwhen qwhere qwho qcount qwhy".split())
+ASKED_WORD_MARGIN = 20.0
 # "ce projet", "that project", "dieses Projekt" (folded): a thing pointed at, by its noun.
 DEMONSTRATIVE = re.compile(
     r"\b(?:ce|cet|cette|ces|this|that|these|those|dies(?:e|er|es|em|en)?)\s+(\w+)"
@@ -1402,6 +1407,23 @@ class Engine:
             # "Wie viel Geld steckt der Staat in das Industrieprogramm?": of two entries
             # as close, the one whose answer gives a sum; the other does not answer it
             candidates = candidates[1:]
+        asking = ASKED_WORDS.intersection(words)
+        if asking and len(candidates) > 1 and not asking & self.variant_words(candidates[0].faq_id):
+            # "le label, vous l'avez eu quand ?" meets "what is the label?" on the label: an
+            # entry asked when it was got, close behind, holds the question asked
+            runner = next(
+                (
+                    c
+                    for c in candidates[1:4]
+                    if c.score >= self.thresholds.answer
+                    and c.score >= candidates[0].score - ASKED_WORD_MARGIN
+                    and c.explained > candidates[0].explained
+                    and asking <= self.variant_words(c.faq_id)
+                ),
+                None,
+            )
+            if runner is not None:
+                candidates = [runner, *(c for c in candidates[1:] if c is not runner)]
         out_of_scope = asks_out_of_scope(self.index, words)
         if out_of_scope and candidates and self.lists_what_is_asked(words, candidates[0], lang):
             # "les domaines prioritaires du campus, c'est lesquels ?": the answer lists them
