@@ -1089,3 +1089,14 @@ def test_an_entry_asked_what_the_question_asks_wins_over_one_that_only_names_it(
     assert (decision.status, decision.faq_id) == (ANSWER, "sudalsace-label-date")
     decision = engine().decide("Was ist das Label Territoires d'Industrie?")
     assert (decision.status, decision.faq_id) == (ANSWER, "programme-what")
+
+
+def test_context_off_the_programme_does_not_make_the_question_asked_off_topic():
+    decision = engine().decide(
+        "Hi, I'm an MBA student writing a paper. The article says the government wants to cover "
+        "the country with acceleration centres - what are they supposed to do?"
+    )
+    assert (decision.status, decision.faq_id) == (ANSWER, "programme-acceleration-centres")
+    # and a question off the programme in a message about the user stays unanswered
+    decision = engine().decide("Hi, I'm an MBA student. What is the best business school?")
+    assert decision.status != ANSWER

@@ -698,7 +698,10 @@ class Engine:
             said_more = self._decide(f"{state.pending} {question}", lang, None)
             if said_more.status in (ANSWER, GAP):
                 return replace(said_more, question=question)
-        asked = asked_sentence(question) if decision.status in (SUGGEST, ESCALATE, ANSWER) else None
+        # "Hi, I'm an MBA student… The article says… how many acceleration centres?": the
+        # user's own context may be off the programme, not what they ask
+        retried = (SUGGEST, ESCALATE, ANSWER, OFF_TOPIC)
+        asked = asked_sentence(question) if decision.status in retried else None
         if asked is not None:
             # the message's own first sentences are the context of its asking one ("Gibt es
             # ein trinationales Forschungsinstitut? Zu welchen Themen?")
