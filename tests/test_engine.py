@@ -1100,3 +1100,11 @@ def test_context_off_the_programme_does_not_make_the_question_asked_off_topic():
     # and a question off the programme in a message about the user stays unanswered
     decision = engine().decide("Hi, I'm an MBA student. What is the best business school?")
     assert decision.status != ANSWER
+
+
+def test_a_name_only_one_entry_holds_decides_an_unsure_match():
+    # SEB is one of 4iTec's industrials; "Groupe" and "involved" meet other entries
+    decision = engine().decide("Is Groupe SEB involved in any of this?")
+    assert (decision.status, decision.faq_id) == (ANSWER, "research-4itec")
+    # the same names asked for what the FAQ does not hold stay a gap
+    assert engine().decide("Any open jobs at PSA or Alstom through this program?").status == GAP

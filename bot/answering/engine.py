@@ -109,7 +109,9 @@ PHONE_NUMBER = re.compile(
 )
 # Job offers asked ("job offers", "offres d'emploi"), in folded text: the FAQ has none ("offre
 # de formations" alone is the training the FAQ describes).
-JOB_OFFERS = re.compile(r"\b(?:job\s+offers?|offres?\s+d\s+emplois?|job\s+openings?)\b")
+JOB_OFFERS = re.compile(
+    r"\b(?:job\s+offers?|offres?\s+d\s+emplois?|job\s+openings?|open\s+jobs?)\b"
+)
 # Opening hours asked ("wann hat es offen?", "when is it open?", "c'est ouvert quand ?"), in
 # folded text; "ouvert aux étudiants", "open to start-ups" say who, and stay as they are.
 OPENING_HOURS = re.compile(
@@ -267,6 +269,8 @@ BARE_CONTINUATIONS = frozenset(
 # this close behind.
 ASKED_WORDS = frozenset("qwhen qwhere qwho qcount qwhy".split())
 ASKED_WORD_MARGIN = 20.0
+# How many entries closest to a question are read for a name another one's answer also gives.
+NAME_POOL = 12
 # "ce projet", "that project", "dieses Projekt" (folded): a thing pointed at, by its noun.
 DEMONSTRATIVE = re.compile(
     r"\b(?:ce|cet|cette|ces|this|that|these|those|dies(?:e|er|es|em|en)?)\s+(\w+)"
@@ -1174,6 +1178,32 @@ class Engine:
         """Whether the question asks the exact day and the entry's answer gives none."""
         return bool(EXACT_DAY.search(fold(question))) and not self._answer_tells(faq_id, lang).day
 
+    def owner_of_a_name(
+        self, question: str, words: list[str], lang: str, candidates: list[Candidate]
+    ) -> Candidate | None:
+        """The candidate that is the only entry whose questions hold a name the question
+        gives (a company, a person), and whose answer no other candidate's shares: the name
+        decides, the other words do not."""
+        names = names_in(question, lang) & set(words)
+        if not names:
+            return None
+        # an entry's gap questions stand for it here: "SEB" is 4iTec's whichever is closer
+        pool = [
+            replace(c, faq_id=self._gap_of.get(c.faq_id, c.faq_id))
+            for c in self.match(words, limit=NAME_POOL)
+        ]
+        for name in names:
+            held = {e for e in self.index.holders(name)[1] if e not in self._gap_of}
+            if len(held) != 1:
+                continue
+            (only,) = held
+            found = next((c for c in pool if c.faq_id == only), None)
+            if found is not None and not any(
+                name in self.entry_words(c.faq_id) for c in pool if c.faq_id != only
+            ):
+                return found
+        return None
+
     def pointed_at(self, folded: str, subject: str, lang: str) -> set[str]:
         """The nouns a question points at with a demonstrative ("ce projet") that the answer
         just shown holds: the thing it is about, not a subject of its own."""
@@ -1440,6 +1470,11 @@ class Engine:
             }
             out_of_scope = bool(names - self.entry_words(candidates[0].faq_id) - CONTEXT_NAMES)
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
+        if status == SUGGEST and not out_of_scope:
+            owner = self.owner_of_a_name(question, words, lang, candidates)
+            if owner is not None:
+                # "Is Groupe SEB involved in any of this?": SEB is in one entry only, 4iTec's
+                status, chosen = ANSWER, [owner]
         if status == ANSWER and self.only_numbers_shared(words, chosen[0].faq_id):
             # "2020 figures for the programme": a year in common is no subject in common
             status = SUGGEST
