@@ -142,6 +142,28 @@ async def test_a_reply_to_the_already_filed_reminder_is_a_follow_up(bot: Running
     assert len(bot.storage.query("SELECT id FROM tickets")) == 1
 
 
+async def test_a_reply_to_a_confirmation_never_written_down_is_still_a_follow_up(bot: RunningBot):
+    """The process may stop after the confirmation reached the user and before its message id
+    was written down: the confirmation names its ticket, and a reply to it reaches staff.
+    Found by tests/test_chaos.py."""
+    question = "Wo kann ich mein Auto parken?"
+    reply = await bot.send(HANS, question, user=HANS_USER)
+    [row] = bot.storage.query("SELECT id FROM questions")
+    await bot.tap(HANS, reply, f"ask:{row['id']}", user=HANS_USER)
+    [_, confirmation] = await bot.api.wait_for_message(HANS, count=2)
+    notices = "SELECT id FROM ticket_messages WHERE direction = 'notice'"
+    await eventually(lambda: bot.storage.query(notices))
+    with bot.storage.transaction() as db:  # as if the process had stopped before writing it
+        db.execute("DELETE FROM ticket_messages WHERE direction = 'notice'")
+
+    bot.api.push_text(
+        HANS, "Und am Samstag?", user=HANS_USER, reply_to=confirmation.result["message_id"]
+    )
+    [_, copy] = await bot.api.wait_for_message(STAFF_CHAT, count=2)
+    assert "Und am Samstag?" in copy.result["text"]
+    assert len(bot.storage.query("SELECT id FROM tickets")) == 1
+
+
 async def test_html_in_the_question_reaches_staff_escaped(bot: RunningBot):
     question = "<b>Prix</b> & tarifs pour une PME ?"
     _, card = await ask(bot, HANS, question, make_user(HANS, "<i>Jo</i> & Co"))
