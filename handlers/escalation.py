@@ -627,7 +627,7 @@ async def route_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     ticket = await ticket_replied_to(update, context)
     if ticket is None:
         return
-    html = texts.staff_answer(ticket.language, message.text)
+    html = texts.staff_answer(ticket.language, message.text, ticket.id)
     await deliver_answer(update, context, ticket, message.text, html, message.message_id)
     raise ApplicationHandlerStop
 
@@ -662,7 +662,7 @@ async def route_staff_media(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         )
         raise ApplicationHandlerStop
     caption = (message.caption or "").strip()
-    html = texts.staff_answer(ticket.language, caption).rstrip()
+    html = texts.staff_answer(ticket.language, caption, ticket.id).rstrip()
     await deliver_answer(
         update,
         context,
@@ -800,7 +800,7 @@ async def answer_with_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     await query.answer()
     log.info("ticket #%d answered with FAQ entry %s", ticket.id, entry.id)
-    html = texts.staff_faq_answer(ticket.language, entry)
+    html = texts.staff_faq_answer(ticket.language, entry, ticket.id)
     # A labelled example: the user's own words are a way to ask this entry (see /learn).
     await asyncio.to_thread(
         learning.record,

@@ -186,7 +186,7 @@ async def reply_to_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if ticket is None:
         await _no_ticket(update, context, number)
         return
-    html = texts.staff_answer(ticket.language, answer)
+    html = texts.staff_answer(ticket.language, answer, ticket.id)
     await deliver_answer(update, context, ticket, answer, html, message.message_id)
 
 

@@ -362,11 +362,14 @@ def ask_usage(language: str) -> str:
     )
 
 
-def staff_answer(language: str, answer_text: str, *, hint: bool = True) -> str:
-    """A staff answer as the user receives it: a bold header, then the answer, escaped, then
-    (`hint`) how to go on: reply to continue, or "Solved"."""
+def staff_answer(language: str, answer_text: str, ticket_id: int, *, hint: bool = True) -> str:
+    """A staff answer as the user receives it: a bold header naming the ticket (a reply to
+    the answer joins it, even when which ticket it belongs to was never written down), then
+    the answer, escaped, then (`hint`) how to go on: reply to continue, or "Solved"."""
     _ = gettext_for(language)
-    html = bold(_("Answer from the Territoire d'Industrie team"))
+    html = bold(
+        _("Answer from the Territoire d'Industrie team (ticket #{number})").format(number=ticket_id)
+    )
     if answer_text:
         html += "\n\n" + escape(answer_text)
     if hint:
@@ -546,15 +549,17 @@ def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: s
     )
 
 
-def staff_faq_answer(language: str, entry: Entry) -> str:
-    """An FAQ entry sent by staff as the answer to a ticket: the team's header, then the
-    entry's question and answer, in the ticket's language, without the sentences that tell
-    the user to ask the team (the team is answering), then how to go on."""
+def staff_faq_answer(language: str, entry: Entry, ticket_id: int) -> str:
+    """An FAQ entry sent by staff as the answer to a ticket: the team's header (naming the
+    ticket, as `staff_answer`'s), then the entry's question and answer, in the ticket's
+    language, without the sentences that tell the user to ask the team (the team is
+    answering), then how to go on."""
     _ = gettext_for(language)
     text = without_ask_the_team(entry.answers[language], language)
+    header = _("Answer from the Territoire d'Industrie team (ticket #{number})")
     return "\n\n".join(
         [
-            bold(_("Answer from the Territoire d'Industrie team")),
+            bold(header.format(number=ticket_id)),
             bold(entry.title(language)) + "\n\n" + escape(text),
             italic(reply_to_continue(language)),
         ]

@@ -172,7 +172,7 @@ async def test_a_storage_fault_is_a_503_with_its_reason_and_staff_are_told_once(
         await settled(bot)
         # Once: as many messages as the answer has parts (the hint may add one).
         language = bot.application.bot_data["desk"].get(1).language
-        parts = split_html(texts.staff_answer(language, LONG_ANSWER))
+        parts = split_html(texts.staff_answer(language, LONG_ANSWER, 1))
         assert len(bot.api.sent(HANS)) == sent_to_hans + len(parts)
 
 

@@ -127,7 +127,9 @@ async def test_an_english_writer_with_a_french_profile_gets_english_in_a_ticket_
         [card] = await bot.api.wait_for_message(STAFF_CHAT)
         staff_reply(bot, "La Poste, rue de la Gare.", card.result["message_id"])
         [*_, answer] = await bot.api.wait_for_message(KARL, count=3)
-        assert answer.result["text"].startswith("Answer from the Territoire d'Industrie team")
+        assert answer.result["text"].startswith(
+            "Answer from the Territoire d'Industrie team (ticket #1)"
+        )
         topics = await bot.command(KARL, "topics", user=KARL_USER)
         assert topics["text"] == texts.topics_menu("en").replace("<b>", "").replace("</b>", "")
 

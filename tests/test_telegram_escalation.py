@@ -31,7 +31,7 @@ SOPHIE = 901  # a staff member
 HANS_USER = make_user(HANS, "Hans", "hans_m", "de", last_name="Müller")
 SOPHIE_USER = make_user(SOPHIE, "Sophie", language_code="fr")
 GERMAN_QUESTION = "Wo kann ich in Colmar mein Fahrrad parken?"
-HEADER_DE = "Antwort des Teams Territoire d'Industrie"
+HEADER_DE = "Antwort des Teams Territoire d'Industrie (Ticket Nr. 1)"
 
 
 @pytest_asyncio.fixture
@@ -257,3 +257,16 @@ async def test_without_a_staff_chat_the_ticket_is_kept_and_the_user_told(
         reply = await bot.command(HANS, "ask", GERMAN_QUESTION, user=HANS_USER)
         assert reply["text"] == texts.team_unreachable("de", 1)
         assert desk(bot).get(1).status == OPEN
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "en"])
+def test_every_message_a_reply_to_which_is_a_follow_up_names_its_ticket(language):
+    from handlers.escalation import TICKET_NUMBER
+
+    for text in (
+        texts.ticket_created(language, 12),
+        texts.already_filed(language, 12),
+        texts.followup_sent(language, 12),
+        texts.staff_answer(language, "Am Bahnhof.", 12),
+    ):
+        assert TICKET_NUMBER.findall(text.replace("<b>", "").replace("</b>", "")) == ["12"]
