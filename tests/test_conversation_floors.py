@@ -21,45 +21,46 @@ from bot.answering.knowledge import LANGUAGES, load_or_raise
 
 DATA = Path(__file__).parent / "data"
 # Per batch of writing (tests/data/README_eval_article.md) and on the whole data, FAQ copies
-# left out (`faqbot eval tests/data/`, 2026-12-01, fifth session):
-# - first batch: 97.3 %, 100 %, 97.3 %, 100 %, 1.1 % confidently wrong. Earlier: 96.6 %, 100 %,
-#   97.1 %, 100 %, 1.3 % (fourth session); 91.1 %, 93.3 %, 89.3 %, 100 %, 6.2 % (third);
-#   86.4 %, 88.6 %, 85.1 %, 100 %, 8.2 % (second); 78.7 %, 81.0 %, 71.5 %, 100 %, 11.3 % (first).
-# - second batch, written in the fourth session, its held-out third released in the fifth:
-#   94.7 %, 98.1 %, 90.1 %, 100 %, 2.6 % (fourth session: 90.9 %, 94.4 %, 86.9 %, 100 %, 5.2 %).
-# - whole data: 96.0 %, 99.1 %, 94.0 %, 100 %, 1.8 %: the levels issue 10 asks for (96 %, 95 %,
-#   90 %, 99 %, <= 2 %). Fourth session: 93.9 %, 97.2 %, 92.4 %, 100 %, 3.1 %.
+# left out (`faqbot eval tests/data/`, 2026-12-01, fifth session, at its end); in-scope right,
+# out-of-scope not answered, turns right, reply language right, confidently wrong:
+# - first batch: 98.6 %, 100 %, 98.0 %, 100 %, 1.1 %. Earlier: 96.6 %, 100 %, 97.1 %, 100 %,
+#   1.3 % (fourth session); 91.1 %, 93.3 %, 89.3 %, 100 %, 6.2 % (third); 86.4 %, 88.6 %,
+#   85.1 %, 100 %, 8.2 % (second); 78.7 %, 81.0 %, 71.5 %, 100 %, 11.3 % (first).
+# - second batch (fourth session; its held-out third released in the fifth): 95.5 %, 99.1 %,
+#   90.6 %, 100 %, 2.6 % (fourth session: 90.9 %, 94.4 %, 86.9 %, 100 %, 5.2 %).
+# - third batch (fifth session), kept aside unread and measured once at commit 2556698: 84.5 %,
+#   95.8 %, 84.0 %, 100 %, 3.9 %; then released: 91.4 %, 97.9 %, 90.1 %, 100 %, 1.7 %.
+# - whole data: 96.1 %, 99.2 %, 93.8 %, 100 %, 1.8 %: the levels issue 10 asks for (96 %, 95 %,
+#   90 %, 99 %, <= 2 %).
 FLOORS = {
     "first batch": {
-        "in-scope right": 0.97,
-        "out-of-scope not answered": 0.99,
-        "turns right": 0.973,
+        "in-scope right": 0.986,
+        "out-of-scope not answered": 0.995,
+        "turns right": 0.979,
         "reply language right": 0.99,
     },
     "second batch": {
-        "in-scope right": 0.946,
-        "out-of-scope not answered": 0.98,
-        "turns right": 0.90,
+        "in-scope right": 0.954,
+        "out-of-scope not answered": 0.99,
+        "turns right": 0.906,
         "reply language right": 0.99,
     },
     "first and second batches": {
-        "in-scope right": 0.96,
-        "out-of-scope not answered": 0.99,
-        "turns right": 0.939,
+        "in-scope right": 0.971,
+        "out-of-scope not answered": 0.995,
+        "turns right": 0.945,
         "reply language right": 0.99,
     },
-    # written in the fifth session, kept aside unread and measured once at commit 2556698
-    # (84.5 %, 95.8 %, 84.0 %, 100 %, 3.9 %), then released
     "third batch": {
-        "in-scope right": 0.844,
-        "out-of-scope not answered": 0.958,
-        "turns right": 0.839,
+        "in-scope right": 0.913,
+        "out-of-scope not answered": 0.979,
+        "turns right": 0.90,
         "reply language right": 0.99,
     },
     "whole data": {
-        "in-scope right": 0.94,
-        "out-of-scope not answered": 0.988,
-        "turns right": 0.922,
+        "in-scope right": 0.961,
+        "out-of-scope not answered": 0.992,
+        "turns right": 0.937,
         "reply language right": 0.99,
     },
 }
@@ -67,8 +68,8 @@ CONFIDENTLY_WRONG_CEILING = {
     "first batch": 0.012,
     "second batch": 0.027,
     "first and second batches": 0.019,
-    "third batch": 0.039,
-    "whole data": 0.021,
+    "third batch": 0.017,
+    "whole data": 0.018,
 }
 BATCHES = {
     "first batch": {1},
