@@ -189,6 +189,10 @@ def eval_folder(engine: Engine, folder: Path, out: TextIO) -> int:
         ("conversation sets, tuning part", [d for d in dialogues if not d.holdout]),
         ("conversation sets, held out", [d for d in dialogues if d.holdout]),
     ):
+        if not part:  # every held-out part measured and released: no rates of nothing
+            print(f"{title}: none", file=out)
+            print(file=out)
+            continue
         report = run_conversations(engine, part)
         print(format_conversation_report(report, title), file=out)
         print(file=out)

@@ -103,6 +103,29 @@ def test_eval_prints_accuracy_per_language(tmp_path):
     assert "expected kmo-what, got be40-visitors" in run.stdout
 
 
+def test_eval_of_a_folder_reports_the_held_out_part_apart(tmp_path):
+    (tmp_path / "eval_article.yaml").write_text(
+        '- {q: "c koi le formlab", lang: fr, fact: "x", expect: training-formlab}\n'
+        '- {q: "KMØ, c pour les artistes aussi", lang: fr, fact: "x", expect: kmo-who,'
+        " holdout: true}\n",
+        encoding="utf-8",
+    )
+    run = faqbot("eval", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    held_out = run.stdout.split("conversation sets, held out")[1].splitlines()
+    assert held_out[2].startswith("in-scope right") and held_out[2].endswith("(1)")
+    # German and English have no items: no rate, not 100 % confidently wrong
+    assert held_out[4].split()[:5] == ["confidently", "wrong", "0.0%", "-", "-"]
+    # with nothing held out, no rates of nothing
+    (tmp_path / "eval_article.yaml").write_text(
+        '- {q: "c koi le formlab", lang: fr, fact: "x", expect: training-formlab}\n',
+        encoding="utf-8",
+    )
+    run = faqbot("eval", str(tmp_path))
+    assert "conversation sets, held out: none" in run.stdout
+    assert not [line for line in run.stdout.splitlines() if line.endswith("(0)") and "%" in line]
+
+
 def test_bad_configuration_is_one_clear_line():
     run = faqbot("ask", "kmo", env={"FAQBOT_ANSWER_SCORE": "high"})
     assert run.returncode == 2

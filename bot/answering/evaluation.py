@@ -216,8 +216,9 @@ class ConversationReport:
         total = sum(self.counts[x].get(figure, [0, 0])[1] for x in langs)
         return right / total if total else 1.0
 
-    def total(self, figure: str) -> int:
-        return sum(self.counts[x].get(figure, [0, 0])[1] for x in LANGUAGES)
+    def total(self, figure: str, language: str | None = None) -> int:
+        langs = [language] if language else LANGUAGES
+        return sum(self.counts[x].get(figure, [0, 0])[1] for x in langs)
 
 
 FIGURES = (
@@ -270,9 +271,16 @@ def format_conversation_report(report: ConversationReport, title: str) -> str:
         title,
         "figure                        " + "".join(f"{x:>8}" for x in LANGUAGES) + "     all",
     ]
+
+    def cell(figure: str, language: str | None) -> str:
+        # no item: no rate (a rate of nothing would read 100 % confidently wrong)
+        if not report.total(figure, language):
+            return f"{'-':>8}"
+        return f"{report.rate(figure, language):8.1%}"
+
     for figure in FIGURES:
-        cells = "".join(f"{report.rate(figure, x):8.1%}" for x in LANGUAGES)
-        lines.append(f"{figure:<30}{cells}{report.rate(figure):8.1%}  ({report.total(figure)})")
+        cells = "".join(cell(figure, x) for x in LANGUAGES)
+        lines.append(f"{figure:<30}{cells}{cell(figure, None)}  ({report.total(figure)})")
     return "\n".join(lines)
 
 
