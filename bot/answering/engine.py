@@ -1178,25 +1178,23 @@ class Engine:
         """Whether the question asks the exact day and the entry's answer gives none."""
         return bool(EXACT_DAY.search(fold(question))) and not self._answer_tells(faq_id, lang).day
 
-    def owner_of_a_name(
-        self, question: str, words: list[str], lang: str, candidates: list[Candidate]
-    ) -> Candidate | None:
+    def owner_of_a_name(self, question: str, words: list[str], lang: str) -> Candidate | None:
         """The candidate that is the only entry whose questions hold a name the question
         gives (a company, a person), and whose answer no other candidate's shares: the name
         decides, the other words do not."""
-        names = names_in(question, lang) & set(words)
-        if not names:
+        owners = {}
+        for name in sorted(names_in(question, lang) & set(words)):  # whatever the hash seed
+            held = {e for e in self.index.holders(name)[1] if e not in self._gap_of}
+            if len(held) == 1:
+                owners[name] = held.pop()
+        if not owners:
             return None
         # an entry's gap questions stand for it here: "SEB" is 4iTec's whichever is closer
         pool = [
             replace(c, faq_id=self._gap_of.get(c.faq_id, c.faq_id))
             for c in self.match(words, limit=NAME_POOL)
         ]
-        for name in names:
-            held = {e for e in self.index.holders(name)[1] if e not in self._gap_of}
-            if len(held) != 1:
-                continue
-            (only,) = held
+        for name, only in owners.items():
             found = next((c for c in pool if c.faq_id == only), None)
             if found is not None and not any(
                 name in self.entry_words(c.faq_id) for c in pool if c.faq_id != only
@@ -1471,7 +1469,7 @@ class Engine:
             out_of_scope = bool(names - self.entry_words(candidates[0].faq_id) - CONTEXT_NAMES)
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
         if status == SUGGEST and not out_of_scope:
-            owner = self.owner_of_a_name(question, words, lang, candidates)
+            owner = self.owner_of_a_name(question, words, lang)
             if owner is not None:
                 # "Is Groupe SEB involved in any of this?": SEB is in one entry only, 4iTec's
                 status, chosen = ANSWER, [owner]
