@@ -893,6 +893,9 @@ def test_where_after_an_entry_without_its_town_answers_the_topic_s_entry_that_na
         ("merci, très utile", "thanks"),
         ("ok np", "ack"),
         ("hello, help pls", "help"),
+        ("ok mci", "thanks"),
+        ("merci und ade", "thanks"),
+        ("ade", "bye"),
     ],
 )
 def test_small_talk_without_umlauts_and_thanks_for_the_help(text, kind):
@@ -1108,3 +1111,15 @@ def test_a_name_only_one_entry_holds_decides_an_unsure_match():
     assert (decision.status, decision.faq_id) == (ANSWER, "research-4itec")
     # the same names asked for what the FAQ does not hold stay a gap
     assert engine().decide("Any open jobs at PSA or Alstom through this program?").status == GAP
+
+
+def test_words_the_faq_does_not_know_after_an_answer_ask_to_say_more():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "Qu'est-ce que KMØ ?", DialogueState(), "fr", 1_000.0)
+    for then in ("asdfgh", "blabla truc"):
+        decision = take_turn(engine(), then, turn.state, "fr", 1_010.0).decision
+        assert decision.status == CLARIFY  # not the KMØ answer once more
+    # a day alone after KMØ asks when it is open: what the FAQ does not hold about KMØ
+    decision = take_turn(engine(), "Montag", turn.state, "de", 1_010.0).decision
+    assert (decision.status, decision.faq_id) == (GAP, "kmo-what")

@@ -448,10 +448,12 @@ def classify(
 _SMALLTALK_CORE = {
     "help": frozenset("aide aidez help hilfe menu menue hilf".split()),
     "thanks": frozenset(
-        "merci mersi thanks thank thx thanx thnx ty danke dank dankeschon cheers".split()
+        "merci mersi mci mrc mrci thanks thank thx thanx thnx ty danke dank dankeschon "
+        "cheers".split()
     ),
     "bye": frozenset(
-        "revoir bye goodbye tschuss tschau ciao wiedersehen bald journee later dann".split()
+        "revoir bye goodbye tschuss tschau ciao wiedersehen bald journee later dann ade "
+        "adieu".split()
     ),
     "hello": frozenset(
         "bonjour salut bonsoir coucou hello hi hey hallo moin servus gruezi gruss guten "
@@ -512,7 +514,7 @@ _SMALLTALK_FILLER = frozenset(
     "soucis gut see plus soon lieben liebe mal kein pas de pour for fur die the l info infos "
     "information informations antwort antworten answer answers reponse reponses votre your "
     "ihre deine dein noch hilfreich helpful useful utile utiles tres pls plz please svp stp "
-    "bitte".split()
+    "bitte und et and".split()
 )
 _SMALLTALK_WORDS = _SMALLTALK_FILLER.union(*_SMALLTALK_CORE.values())
 
@@ -832,12 +834,13 @@ class Engine:
                 or topical[0].explained < OFF_TOPIC_ANSWER_EXPLAINED
             ):
                 return off_topic(question, lang, self.entries_only(topical))
-        asks = (
-            bool(content)
-            or continues(question)
+        # a question mark, a question word or a continuation ("et pour…"): something asked
+        asks_words = (
+            continues(question)
             or question.rstrip().endswith("?")
             or any(w in QUESTION_WORD_TOKENS for w in words)
         )
+        asks = bool(content) or asks_words
         if not asks:  # "non", "hmm": nothing to answer, with or without a subject
             return clarify(question, lang)
         if subject is not None and content == {"lister"}:
@@ -875,6 +878,16 @@ class Engine:
                     return self.gap_on_subject(question, lang, subject, [])
                 entry = placed[0]
             return answer(question, lang, entry, follows=subject)
+        if (
+            subject is not None
+            and content
+            and not asks_words
+            and all(not self.index.neighbours(w) for w in content)
+            and not asks_out_of_scope(self.index, list(content))
+        ):
+            # "asdfgh", "blabla truc" after KMØ: nothing the FAQ knows, nothing asked; not
+            # the answer just shown once more
+            return clarify(question, lang)
         if subject is not None and len(content) <= FOLLOW_UP_WORDS:
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if (
