@@ -1123,3 +1123,10 @@ def test_words_the_faq_does_not_know_after_an_answer_ask_to_say_more():
     # a day alone after KMØ asks when it is open: what the FAQ does not hold about KMØ
     decision = take_turn(engine(), "Montag", turn.state, "de", 1_010.0).decision
     assert (decision.status, decision.faq_id) == (GAP, "kmo-what")
+
+
+def test_where_the_user_comes_from_is_not_a_subject_the_faq_lacks():
+    decision = engine().decide("Hello, I am student from India, what is the Campus Industrie 4.0 ?")
+    assert (decision.status, decision.faq_id) == (ANSWER, "campus-what")
+    # a region asked about is one
+    assert engine().decide("what are the territories in Occitanie").status == GAP

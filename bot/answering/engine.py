@@ -327,6 +327,13 @@ CONTEXT_NAMES = frozenset(
 )
 
 
+# Where the user comes from ("a student from India", "ich komme aus Polen", "je viens du
+# Portugal"), in folded text: a name of the user's, not of the subject asked.
+COMING_FROM = re.compile(
+    r"\b(?:from|aus|viens\s+d[eu]?|originaires?\s+d[eu]?|venant\s+d[eu]?)\s+"
+    r"(?:the\s+|der\s+|dem\s+|la\s+|l\s+)?([a-z]\w+)"
+)
+
 # A question holding an off-topic word is still the programme's when an entry explains this
 # share of it ("le salon a gagné combien de visiteurs ?" is; the 2018 World Cup is not).
 OFF_TOPIC_ANSWER_EXPLAINED = 0.8
@@ -1479,6 +1486,7 @@ class Engine:
             names = {
                 n for n in names_in(question, lang) & set(words) if not self.index.neighbours(n)
             }
+            names -= set(COMING_FROM.findall(fold(question)))  # "a student from India"
             out_of_scope = bool(names - self.entry_words(candidates[0].faq_id) - CONTEXT_NAMES)
         status, chosen = classify(candidates, self.thresholds, out_of_scope)
         if status == SUGGEST and not out_of_scope:
