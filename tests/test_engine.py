@@ -1130,3 +1130,9 @@ def test_where_the_user_comes_from_is_not_a_subject_the_faq_lacks():
     assert (decision.status, decision.faq_id) == (ANSWER, "campus-what")
     # a region asked about is one
     assert engine().decide("what are the territories in Occitanie").status == GAP
+
+
+def test_suggestions_the_user_picked_none_of_are_no_subject():
+    state = DialogueState("de", ("sudalsace-m2a", "research-cte"), "sudalsace", SUGGEST, 1.0)
+    decision = engine().decide("und wo?", state=state)
+    assert decision.status == CLARIFY  # not where m2A is

@@ -791,7 +791,10 @@ class Engine:
         folded = as_asked(self.in_faq_words(question))
         words = tokens(folded, self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
-        subject = state.entries[0] if state and state.entries else None
+        # the entry last shown; suggestions are not a subject: the user picked none of them
+        # ("und wo?" after "did you mean: m2A, …?" is not where m2A is)
+        shown = state is not None and state.status != SUGGEST
+        subject = state.entries[0] if shown and state.entries else None
         if subject not in self.kb.entries:
             subject = None
         if (
