@@ -1136,3 +1136,18 @@ def test_suggestions_the_user_picked_none_of_are_no_subject():
     state = DialogueState("de", ("sudalsace-m2a", "research-cte"), "sudalsace", SUGGEST, 1.0)
     decision = engine().decide("und wo?", state=state)
     assert decision.status == CLARIFY  # not where m2A is
+
+
+@pytest.mark.parametrize(
+    ("then", "language"),
+    [("non, je voulais dire les 4 besoins", "fr"), ("nein, ich meinte die 4 Bedürfnisse", "de")],
+)
+def test_a_correction_is_a_new_subject_even_with_a_word_of_the_last_one(then, language):
+    from bot.answering.conversation import take_turn
+
+    first = "Quels sont les 4 domaines prioritaires ?"
+    turn = take_turn(engine(), first, DialogueState(), "fr", 1_000.0)
+    assert turn.decision.faq_id == "campus-domains"
+    # "4" alone would lead back to the Campus's 4 domains
+    decision = take_turn(engine(), then, turn.state, language, 1_010.0).decision
+    assert (decision.status, decision.faq_id) == (ANSWER, "programme-needs")

@@ -271,6 +271,12 @@ ASKED_WORDS = frozenset("qwhen qwhere qwho qcount qwhy".split())
 ASKED_WORD_MARGIN = 20.0
 # How many entries closest to a question are read for a name another one's answer also gives.
 NAME_POOL = 12
+# A correction of the question before ("je voulais dire…", "ich meinte…", "I meant…"), in
+# folded text: what follows is a new subject.
+CORRECTION = re.compile(
+    r"\b(?:je\s+voulais\s+dire|je\s+veux\s+dire|je\s+parlais\s+d[eu]?|ich\s+meinte"
+    r"|ich\s+meine|i\s+meant|i\s+mean)\b"
+)
 # "ce projet", "that project", "dieses Projekt" (folded): a thing pointed at, by its noun.
 DEMONSTRATIVE = re.compile(
     r"\b(?:ce|cet|cette|ces|this|that|these|those|dies(?:e|er|es|em|en)?)\s+(\w+)"
@@ -791,6 +797,10 @@ class Engine:
         folded = as_asked(self.in_faq_words(question))
         words = tokens(folded, self.index.stopwords)
         content = set(words) - set(QUESTION_WORDS.values())
+        if state is not None and state.entries and CORRECTION.search(folded):
+            # "non, je voulais dire les 4 besoins" after the Campus's 4 domains: a new subject,
+            # not a follow-up of the last one (its "4" would lead back to the domains)
+            state = replace(state, entries=(), topic=None)
         # the entry last shown; suggestions are not a subject: the user picked none of them
         # ("und wo?" after "did you mean: m2A, …?" is not where m2A is)
         shown = state is not None and state.status != SUGGEST
