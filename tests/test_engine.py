@@ -1151,3 +1151,11 @@ def test_a_correction_is_a_new_subject_even_with_a_word_of_the_last_one(then, la
     # "4" alone would lead back to the Campus's 4 domains
     decision = take_turn(engine(), then, turn.state, language, 1_010.0).decision
     assert (decision.status, decision.faq_id) == (ANSWER, "programme-needs")
+
+
+def test_free_of_charge_asked_is_what_the_faq_does_not_hold():
+    from bot.answering.conversation import take_turn
+
+    turn = take_turn(engine(), "Was ist KMØ?", DialogueState(), "de", 1_000.0)
+    decision = take_turn(engine(), "isch das gratis?", turn.state, "de", 1_010.0).decision
+    assert (decision.status, decision.faq_id) == (GAP, "kmo-who")

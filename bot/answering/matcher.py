@@ -74,7 +74,7 @@ TRAVEL_WORDS = frozenset(
 OUT_OF_SCOPE_CUES = (
     frozenset(
         """
-    prix tarif tarifs cout couts coute coutent payant gratuit gratuite frais horaire horaires
+    prix tarif tarifs cout couts coute coutent payant gratuit gratuite gratis frais horaire horaires
     ouverture fermeture heure heures limite delai delais inscrire inscription inscriptions
     postuler dossier formulaire subvention subventions telephone courriel email mail adresse
     parking salaire salaires stage stages embauche demain prochain prochaine prochaines meteo
