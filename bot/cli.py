@@ -19,7 +19,6 @@ from bot.answering.conversation import take_turn
 from bot.answering.dialogue import DialogueState
 from bot.answering.engine import (
     ANSWER,
-    CLARIFY,
     ESCALATE,
     GAP,
     OFF_TOPIC,
@@ -76,6 +75,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         else:
             print(f"[{decision.status} {decision.faq_id or ''} {decision.score:.0f}]", file=out)
             print(decision.text, file=out)
+            for name in decision.as_json(engine.kb)["topics"]:
+                print(f"  - {name}", file=out)
             print(file=out)
     return 0
 
@@ -347,7 +348,7 @@ class TerminalChat:
             if decision.status == GAP and decision.faq_id:
                 entry = self.engine.kb.entries[decision.faq_id]
                 self.offer("", [("entry", entry.id, entry.title(decision.language))])
-            elif decision.status in (OFF_TOPIC, CLARIFY) or decision.kind == "help":
+            elif decision.shows_topics:
                 self.show_topics()
             if decision.status == OFF_TOPIC:  # as the bot's "Ask the team" under the topics
                 self.write(_("(Here: /ask followed by your question sends it to the team.)"))

@@ -126,6 +126,16 @@ def test_eval_of_a_folder_reports_the_held_out_part_apart(tmp_path):
     assert not [line for line in run.stdout.splitlines() if line.endswith("(0)") and "%" in line]
 
 
+def test_ask_lists_the_topics_a_reply_shows_as_buttons():
+    run = faqbot("ask", "quel temps fait-il à Mulhouse ce week-end ?")
+    assert run.returncode == 0, run.stderr
+    assert "  - KMØ, la cité du numérique" in run.stdout  # not "Voici les thèmes :" and nothing
+    run = faqbot("ask", "--json", "aide")
+    assert "KMØ, la cité du numérique" in json.loads(run.stdout)["topics"]
+    run = faqbot("ask", "--json", "c'est quoi KMØ")
+    assert json.loads(run.stdout)["topics"] == []
+
+
 def test_bad_configuration_is_one_clear_line():
     run = faqbot("ask", "kmo", env={"FAQBOT_ANSWER_SCORE": "high"})
     assert run.returncode == 2

@@ -608,7 +608,16 @@ class Decision:
                 }
                 for c in self.suggestions
             ],
+            # what Telegram shows as topic buttons under the reply ("Here are the topics:")
+            "topics": [t.names[self.language] for t in kb.topics] if self.shows_topics else [],
         }
+
+    @property
+    def shows_topics(self) -> bool:
+        """Whether the reply ends by showing the topics: off-topic, say more, help."""
+        return self.status in (OFF_TOPIC, CLARIFY) or (
+            self.status == SMALLTALK and self.kind == "help"
+        )
 
 
 @dataclass
