@@ -1159,3 +1159,18 @@ def test_free_of_charge_asked_is_what_the_faq_does_not_hold():
     turn = take_turn(engine(), "Was ist KMØ?", DialogueState(), "de", 1_000.0)
     decision = take_turn(engine(), "isch das gratis?", turn.state, "de", 1_010.0).decision
     assert (decision.status, decision.faq_id) == (GAP, "kmo-who")
+
+
+@pytest.mark.parametrize(
+    ("question", "faq_id"),
+    [
+        # who the user is does not change what KMØ is
+        ("Hallo, ich komme aus der Schweiz. Was ist KMØ?", "kmo-what"),
+        ("Je suis de Bâle. C'est quoi KMØ ?", "kmo-what"),
+        # but it is what they ask about when they ask whether they may come
+        ("Ich bin aus Basel. Darf ich zu KMØ?", "kmo-cross-border"),
+    ],
+)
+def test_an_introduction_before_what_is_x_is_context(question, faq_id):
+    decision = engine().decide(question)
+    assert (decision.status, decision.faq_id) == (ANSWER, faq_id)

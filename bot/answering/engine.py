@@ -322,6 +322,33 @@ def asked_sentence(message: str) -> str | None:
     return (asking or sentences)[-1]
 
 
+# A sentence that only says who the user is or where they come from ("Hallo, ich komme aus der
+# Schweiz.", "I'm a student from India."), folded: context, never what is asked.
+INTRODUCTION = re.compile(
+    r"^(?:(?:hallo|hello|hi|bonjour|salut|gruezi|guten tag|good morning)\s+)?"
+    r"(?:je suis|je viens|j habite|i am|i m|im|i come|i live|ich bin|ich komme|ich wohne)\b"
+)
+
+
+# A question asking what something is ("Was ist KMØ?", "c'est quoi le Campus ?"), folded.
+WHAT_IS = re.compile(
+    r"^(?:was (?:ist|sind|isch)|what (?:is|are)|what s|whats|qu est ce que?|c est quoi|c koi"
+    r"|cest quoi)\b|\b(?:c est|c) (?:quoi|koi)\b"
+)
+
+
+def introduced_what_is(message: str, asked: str) -> bool:
+    """Whether a message asks what something is after sentences that only introduce the user
+    ("Hallo, ich komme aus der Schweiz. Was ist KMØ?"): who they are does not change what
+    the thing is ("Ich bin aus Basel. Darf ich zu KMØ?" is another matter)."""
+    others = [s for s in SENTENCE_END.split(message.strip()) if words_of(s) and s != asked]
+    return (
+        bool(others)
+        and bool(WHAT_IS.search(fold(asked)))
+        and all(INTRODUCTION.match(fold(s)) for s in others)
+    )
+
+
 # A capitalised word inside a sentence ("en Bretagne", "in Occitanie").
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-Þ][\wÀ-ÿ]+")
 # ...in a short question (its content words): in a longer one, names are mostly context
@@ -743,6 +770,9 @@ class Engine:
             if alone.status in (ANSWER, GAP) and (
                 decision.status != ANSWER
                 or (alone.status == ANSWER and alone.score > decision.score)
+                # "Hallo, ich komme aus der Schweiz. Was ist KMØ?": what KMØ is, not whether
+                # the Swiss may come
+                or (alone.status == ANSWER and introduced_what_is(question, asked))
             ):
                 return replace(alone, question=question)
         if decision.status == SMALLTALK or not COMPOUND.search(question):
