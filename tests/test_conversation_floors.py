@@ -29,8 +29,8 @@ DATA = Path(__file__).parent / "data"
 # - second batch (fourth session; its held-out third released in the fifth): 95.5 %, 99.1 %,
 #   90.6 %, 100 %, 2.6 % (fourth session: 90.9 %, 94.4 %, 86.9 %, 100 %, 5.2 %).
 # - third batch (fifth session), kept aside unread and measured once at commit 2556698: 84.5 %,
-#   95.8 %, 84.0 %, 100 %, 3.9 %; then released: 91.4 %, 97.9 %, 90.1 %, 100 %, 1.7 %.
-# - whole data: 96.1 %, 99.2 %, 93.8 %, 100 %, 1.8 %: the levels issue 10 asks for (96 %, 95 %,
+#   95.8 %, 84.0 %, 100 %, 3.9 %; then released: 91.4 %, 97.9 %, 90.6 %, 100 %, 1.1 %.
+# - whole data: 96.1 %, 99.2 %, 93.9 %, 100 %, 1.7 %: the levels issue 10 asks for (96 %, 95 %,
 #   90 %, 99 %, <= 2 %).
 FLOORS = {
     "first batch": {
@@ -54,13 +54,13 @@ FLOORS = {
     "third batch": {
         "in-scope right": 0.913,
         "out-of-scope not answered": 0.979,
-        "turns right": 0.90,
+        "turns right": 0.906,
         "reply language right": 0.99,
     },
     "whole data": {
         "in-scope right": 0.961,
         "out-of-scope not answered": 0.992,
-        "turns right": 0.937,
+        "turns right": 0.938,
         "reply language right": 0.99,
     },
 }
@@ -68,8 +68,8 @@ CONFIDENTLY_WRONG_CEILING = {
     "first batch": 0.012,
     "second batch": 0.027,
     "first and second batches": 0.019,
-    "third batch": 0.017,
-    "whole data": 0.018,
+    "third batch": 0.012,
+    "whole data": 0.017,
 }
 BATCHES = {
     "first batch": {1},
