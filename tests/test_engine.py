@@ -1120,6 +1120,9 @@ def test_words_the_faq_does_not_know_after_an_answer_ask_to_say_more():
     for then in ("asdfgh", "blabla truc"):
         decision = take_turn(engine(), then, turn.state, "fr", 1_010.0).decision
         assert decision.status == CLARIFY  # not the KMØ answer once more
+    # a question in words the FAQ does not know is still a question, for the team
+    decision = take_turn(engine(), "Où acheter des timbres ? capybara", turn.state, "fr", 1e3)
+    assert decision.decision.status == ESCALATE
     # a day alone after KMØ asks when it is open: what the FAQ does not hold about KMØ
     decision = take_turn(engine(), "Montag", turn.state, "de", 1_010.0).decision
     assert (decision.status, decision.faq_id) == (GAP, "kmo-what")

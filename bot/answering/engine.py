@@ -941,6 +941,8 @@ class Engine:
             subject is not None
             and content
             and not asks_words
+            and "?" not in question
+            and len(words_of(question)) <= 2
             and all(not self.index.neighbours(w) for w in content)
             and not asks_out_of_scope(self.index, list(content))
         ):
