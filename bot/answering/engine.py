@@ -949,7 +949,14 @@ class Engine:
             # "asdfgh", "blabla truc" after KMØ: nothing the FAQ knows, nothing asked; not
             # the answer just shown once more
             return clarify(question, lang)
-        if subject is not None and len(content) <= FOLLOW_UP_WORDS:
+        unknown_only = (
+            bool(content)
+            and all(not self.index.neighbours(w) for w in content)
+            and not asks_out_of_scope(self.index, list(content))
+        )
+        if subject is not None and len(content) <= FOLLOW_UP_WORDS and not unknown_only:
+            # (a question in words the FAQ does not know at all is not its subject's either:
+            # "Où acheter des timbres ?" after KMØ is not KMØ's answer)
             follow_up = self.follow_up(question, words, lang, subject, standalone=bool(content))
             if (
                 counted
