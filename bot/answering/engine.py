@@ -143,8 +143,8 @@ BY_TRAIN = re.compile(
 # text: a list the article never gives, made the request word "lister".
 NAMES_ASKED = re.compile(
     r"\b(?:(?:anderen?|autres?|other)(?=\s+(?:regionen|regions?|territoires?|territories"
-    r"|territorien|gebiete|pilots?|pilotes?|piloten|pilotgebiete)\b)|wie\s+heissen|comment\s+s\s+appellent|(?:what|which)\s+are\s+the"
-    r"\s+names|les\s+noms\s+des?)\b"
+    r"|territorien|gebiete|pilots?|pilotes?|piloten|pilotgebiete)\b)|wie\s+heissen"
+    r"|comment\s+s\s+appellent|(?:what|which)\s+are\s+the\s+names|les\s+noms\s+des?)\b"
 )
 # A place asked ("où est…", "c'est où ?", "und wo kommen die hin?", "in which city"), in folded
 # text, where "ou" alone is also "or"; and the towns and sites an answer may name as where
@@ -262,12 +262,10 @@ BARE_CONTINUATIONS = frozenset(
     "et and und also aussi auch sinon alors dann then donc so weiter ensuite puis ou oder or "
     "else".split()
 )
-# ...and, after a continuation, words that point back at what came before ("et pour les
-# étudiants ?", "and for students?", "what about it?"): with nothing before, say more.
-# The question words that say what is asked (when, where, who, how many, why): an entry none
+# The question words that say what is asked (when, who, how many, why): an entry none
 # of whose questions asks it is not what a question asking it wants, when one that does is
 # this close behind.
-ASKED_WORDS = frozenset("qwhen qwhere qwho qcount qwhy".split())
+ASKED_WORDS = frozenset("qwhen qwho qcount qwhy".split())
 ASKED_WORD_MARGIN = 20.0
 # How many entries closest to a question are read for a name another one's answer also gives.
 NAME_POOL = 12
@@ -281,6 +279,8 @@ CORRECTION = re.compile(
 DEMONSTRATIVE = re.compile(
     r"\b(?:ce|cet|cette|ces|this|that|these|those|dies(?:e|er|es|em|en)?)\s+(\w+)"
 )
+# ...and, after a continuation, words that point back at what came before ("et pour les
+# étudiants ?", "and for students?", "what about it?"): with nothing before, say more.
 POINTING_BACK = frozenset("pour for fur avec with mit sans without ohne ca it es das that".split())
 QUESTION_WORD_TOKENS = frozenset(QUESTION_WORDS.values())
 # A short question answered both alone and with the subject: the subject's answer wins unless
