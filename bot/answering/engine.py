@@ -937,23 +937,23 @@ class Engine:
                     return self.gap_on_subject(question, lang, subject, [])
                 entry = placed[0]
             return answer(question, lang, entry, follows=subject)
-        if (
-            subject is not None
-            and content
-            and not asks_words
-            and "?" not in question
-            and len(words_of(question)) <= 2
-            and all(not self.index.neighbours(w) for w in content)
-            and not asks_out_of_scope(self.index, list(content))
-        ):
-            # "asdfgh", "blabla truc" after KMØ: nothing the FAQ knows, nothing asked; not
-            # the answer just shown once more
-            return clarify(question, lang)
+        # words the FAQ knows none of, not even as a request ("asdfgh", "timbres")
         unknown_only = (
             bool(content)
             and all(not self.index.neighbours(w) for w in content)
             and not asks_out_of_scope(self.index, list(content))
         )
+        short = len(words_of(question)) <= 2
+        if (
+            subject is not None
+            and unknown_only
+            and short
+            and not asks_words
+            and "?" not in question
+        ):
+            # "asdfgh", "blabla truc" after KMØ: nothing known, nothing asked; not the answer
+            # just shown once more
+            return clarify(question, lang)
         if subject is not None and len(content) <= FOLLOW_UP_WORDS and not unknown_only:
             # (a question in words the FAQ does not know at all is not its subject's either:
             # "Où acheter des timbres ?" after KMØ is not KMØ's answer)
