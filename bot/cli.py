@@ -75,8 +75,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         else:
             print(f"[{decision.status} {decision.faq_id or ''} {decision.score:.0f}]", file=out)
             print(decision.text, file=out)
-            for name in decision.as_json(engine.kb)["topics"]:
-                print(f"  - {name}", file=out)
+            if decision.shows_topics:
+                for topic in engine.kb.topics:
+                    print(f"  - {topic.names[decision.language]}", file=out)
             print(file=out)
     return 0
 

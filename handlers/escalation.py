@@ -410,14 +410,13 @@ TICKET_NUMBER = re.compile(r"(?:#|n°\s*|Nr\.\s*)(\d+)")
 
 
 def ticket_named_in(desk: TicketDesk, text: str, chat_id: int) -> Ticket | None:
-    """The ticket of this chat that a message of the bot names ("… sent to the team as ticket
-    #12"): a reply to it is a follow-up even when the process stopped between sending that
-    message and writing down which ticket it belongs to. Found by tests/test_chaos.py."""
-    for number in TICKET_NUMBER.findall(text):
-        ticket = desk.get(int(number))
-        if ticket is not None and ticket.chat_id == chat_id:
-            return ticket
-    return None
+    """The ticket of this chat that a message of the bot names first ("… sent to the team as
+    ticket #12", the header of the team's answer: never a number the team wrote in it): a
+    reply to it is a follow-up even when the process stopped between sending that message and
+    writing down which ticket it belongs to. Found by tests/test_chaos.py."""
+    named = TICKET_NUMBER.search(text)
+    ticket = desk.get(int(named[1])) if named else None
+    return ticket if ticket is not None and ticket.chat_id == chat_id else None
 
 
 async def route_user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -434,11 +433,10 @@ async def route_user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     ticket = await asyncio.to_thread(
         desk.ticket_for_user_message, message.chat_id, message.reply_to_message.message_id
     )
-    if ticket is None and message.reply_to_message.from_user is not None:
-        if message.reply_to_message.from_user.id == context.bot.id:
-            ticket = await asyncio.to_thread(
-                ticket_named_in, desk, message.reply_to_message.text or "", message.chat_id
-            )
+    replied = message.reply_to_message
+    if ticket is None and replied.from_user is not None and replied.from_user.id == context.bot.id:
+        said = replied.text or replied.caption or ""  # a file the team sent has its caption
+        ticket = await asyncio.to_thread(ticket_named_in, desk, said, message.chat_id)
     if ticket is None or ticket.user_id != user.id:
         return
     ui_language = await user_language(update, context)

@@ -362,14 +362,19 @@ def ask_usage(language: str) -> str:
     )
 
 
-def staff_answer(language: str, answer_text: str, ticket_id: int, *, hint: bool = True) -> str:
-    """A staff answer as the user receives it: a bold header naming the ticket (a reply to
-    the answer joins it, even when which ticket it belongs to was never written down), then
-    the answer, escaped, then (`hint`) how to go on: reply to continue, or "Solved"."""
+def team_answer_header(language: str, ticket_id: int) -> str:
+    """The bold first line of every answer from the team: it names the ticket, so that a reply
+    to the answer joins it even when which ticket it belongs to was never written down."""
     _ = gettext_for(language)
-    html = bold(
+    return bold(
         _("Answer from the Territoire d'Industrie team (ticket #{number})").format(number=ticket_id)
     )
+
+
+def staff_answer(language: str, answer_text: str, ticket_id: int, *, hint: bool = True) -> str:
+    """A staff answer as the user receives it: `team_answer_header`, then the answer,
+    escaped, then (`hint`) how to go on: reply to continue, or "Solved"."""
+    html = team_answer_header(language, ticket_id)
     if answer_text:
         html += "\n\n" + escape(answer_text)
     if hint:
@@ -550,16 +555,13 @@ def staff_answered_with_entry(language: str, ticket_id: int, name: str, title: s
 
 
 def staff_faq_answer(language: str, entry: Entry, ticket_id: int) -> str:
-    """An FAQ entry sent by staff as the answer to a ticket: the team's header (naming the
-    ticket, as `staff_answer`'s), then the entry's question and answer, in the ticket's
-    language, without the sentences that tell the user to ask the team (the team is
-    answering), then how to go on."""
-    _ = gettext_for(language)
+    """An FAQ entry sent by staff as the answer to a ticket: `team_answer_header`, then the
+    entry's question and answer, in the ticket's language, without the sentences that tell
+    the user to ask the team (the team is answering), then how to go on."""
     text = without_ask_the_team(entry.answers[language], language)
-    header = _("Answer from the Territoire d'Industrie team (ticket #{number})")
     return "\n\n".join(
         [
-            bold(header.format(number=ticket_id)),
+            team_answer_header(language, ticket_id),
             bold(entry.title(language)) + "\n\n" + escape(text),
             italic(reply_to_continue(language)),
         ]

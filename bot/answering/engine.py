@@ -431,7 +431,7 @@ _GERMAN_NAME = re.compile(
 )
 
 
-def names_in(text: str, lang: str = "fr") -> set[str]:
+def names_in(text: str, lang: str) -> set[str]:
     """The names a question holds (in French and English capitalised words not opening a
     sentence; in German a word that a name-giving noun introduces), folded: a name the FAQ
     does not know is a subject it does not hold ("the territories in Occitanie" is not the list

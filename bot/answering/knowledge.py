@@ -262,8 +262,9 @@ class _FileChecker:
             # German written without umlauts ("franzoesische", "Gemeindeverbaende"): the same
             # word, unless staff wrote that spelling for another term
             for word in (canonical, *written):
-                spelt = " ".join(fold(word.translate(UMLAUTS_SPELT)).split())
-                if spelt != target and word.translate(UMLAUTS_SPELT) != word:
+                without_umlauts = word.translate(UMLAUTS_SPELT)
+                if without_umlauts != word:
+                    spelt = " ".join(fold(without_umlauts).split())
                     found.setdefault(spelt, (target, Problem("error", self.file, 0, "")))
         return found
 
