@@ -937,20 +937,15 @@ class Engine:
                     return self.gap_on_subject(question, lang, subject, [])
                 entry = placed[0]
             return answer(question, lang, entry, follows=subject)
-        # words the FAQ knows none of, not even as a request ("asdfgh", "timbres")
+        # after an answer, words the FAQ knows none of, not even as a request ("asdfgh",
+        # "timbres"); worked out for follow-ups only
         unknown_only = (
-            bool(content)
+            subject is not None
+            and bool(content)
             and all(not self.index.neighbours(w) for w in content)
             and not asks_out_of_scope(self.index, list(content))
         )
-        short = len(words_of(question)) <= 2
-        if (
-            subject is not None
-            and unknown_only
-            and short
-            and not asks_words
-            and "?" not in question
-        ):
+        if unknown_only and len(words_of(question)) <= 2 and not asks_words and "?" not in question:
             # "asdfgh", "blabla truc" after KMØ: nothing known, nothing asked; not the answer
             # just shown once more
             return clarify(question, lang)
